@@ -1,0 +1,79 @@
+"""Connecting to the embedded DuckDB warehouse and creating the tables ingest writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.lib.sources.specs import (
+    ALL_RAW_TABLES,
+    INGEST_LOG_COLUMNS,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_REASONS,
+)
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "analytics", "pii", "quarantine", "ops")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (a column named by a user's mapping may hold anything)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect(
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file with settings that never reach the network.
+
+    Extensions DuckDB would otherwise download on first use (httpfs, …) stay off: a run must not
+    depend on the internet. json, parquet and icu are built into the Python package.
+    """
+    config: dict[str, str | bool | int] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+def _column_list(columns: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
+
+
+def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and every raw, quarantine and ops table ingest writes, if missing.
+
+    All raw tables exist even for sources a retailer does not deliver, so the dbt models that
+    union the sources always find their inputs.
+    """
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    quarantined = {source.name for source in ALL_RAW_TABLES}
+    for source in ALL_RAW_TABLES:
+        con.execute(
+            f"create table if not exists raw.{source.name} ({_column_list(source.raw_columns())})"
+        )
+    # Shopify order lines and refund lines are quarantined with their order.
+    for name in quarantined - {"shopify_order_lines", "shopify_refund_lines"}:
+        con.execute(
+            f"create table if not exists quarantine.{name} ({_column_list(QUARANTINE_COLUMNS)})"
+        )
+    con.execute(f"create table if not exists ops.ingest_log ({_column_list(INGEST_LOG_COLUMNS)})")
+    con.execute(
+        "create or replace table ops.quarantine_reasons (reason_code varchar, description varchar)"
+    )
+    con.executemany(
+        "insert into ops.quarantine_reasons values (?, ?)",
+        [(r.code, r.description) for r in QUARANTINE_REASONS],
+    )
