@@ -62,6 +62,10 @@ class Source:
     batch_key: tuple[str, ...]
     derived: tuple[DerivedColumn, ...] = ()
     file_glob: str = "*.csv"
+    # Checks across columns: (SQL over the typed row that must hold, reason, detail).
+    row_checks: tuple[tuple[str, str, str], ...] = ()
+    # The column that dates the record; it must fall in the pipeline's history window.
+    event_column: str | None = None
 
     @property
     def required_columns(self) -> tuple[str, ...]:
@@ -152,6 +156,14 @@ POS_TICKETS = Source(
     ),
     batch_key=("ticket_id", "line_number"),
     derived=(_keyed("card_key", "card_id", "card"),),
+    row_checks=(
+        (
+            "abs(quantity * unit_price - coalesce(discount_amount, 0) - line_amount) <= 0.01",
+            "amount_mismatch",
+            "line_amount is not quantity x unit_price - discount_amount",
+        ),
+    ),
+    event_column="sold_at",
 )
 
 POS_MEMBERS = Source(
@@ -296,6 +308,7 @@ SHOPIFY_ORDERS = Source(
     ),
     batch_key=("order_id", "updated_at"),
     derived=(_keyed("customer_key", "customer_id", "shopify"),),
+    event_column="created_at",
 )
 
 SHOPIFY_ORDER_LINES = Source(
@@ -398,6 +411,7 @@ GENERIC_TRANSACTIONS = Source(
     ),
     batch_key=(),
     derived=(_keyed("customer_key", "customer_id", "generic"),),
+    event_column="ordered_at",
 )
 
 FILE_SOURCES: tuple[Source, ...] = (

@@ -1,0 +1,176 @@
+"""The `loyalty` command: generate demo data, run the pipeline, open the Dagster UI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
+from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
+from dagster_project.lib.sources.files import SourceFileError
+
+DEMO_CONFIG = """\
+# Demo configuration, written by `loyalty demo`. Every key is documented in the README.
+timezone: Europe/Madrid
+start_date: {start}
+landing_dir: data/landing
+warehouse: {{path: data/warehouse.duckdb}}
+exports_dir: data/exports
+reports_dir: data/reports
+clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
+"""
+DEMO_START, DEMO_END = date(2024, 1, 1), date(2025, 12, 31)
+
+
+class IsoDate(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+
+
+ISO_DATE = IsoDate()
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"loyalty: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as error:
+        _fail(str(error), 2)
+        raise  # unreachable; keeps type checkers honest
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Customer-loyalty analytics: POS and online sales to customer marts."""
+    os.environ.update(TELEMETRY_OFF)
+
+
+@main.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the landing files into.")
+@click.option("--customers", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--start", default=DEMO_START.isoformat(), show_default=True, type=ISO_DATE)
+@click.option("--end", default=DEMO_END.isoformat(), show_default=True, type=ISO_DATE)
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--dirty-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of rows given a realistic fault (bad date, negative price…).")
+def generate(out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float) -> None:
+    """Write realistic synthetic landing files (and their truth) for a pharmacy chain."""
+    if start > end:
+        _fail(f"--start {start} is after --end {end}", 2)
+    _generate(out_dir, customers, start, end, seed, dirty_rate)
+
+
+def _generate(out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float) -> None:
+    from dagster_project.lib.synthetic import generate as generate_data
+
+    began = time.monotonic()
+    click.echo(f"Generating {customers:,} customers, {start} to {end}, seed {seed} → {out_dir}", err=True)
+    summary = generate_data(
+        out_dir, customers=customers, start=start, end=end, seed=seed, dirty_rate=dirty_rate,
+        progress=lambda message: click.echo(f"  {message}", err=True),
+    )
+    click.echo(f"Done in {time.monotonic() - began:.1f}s: {summary}", err=True)
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).")
+@click.option("--date", "day", type=ISO_DATE, default=None, help="Load one day.")
+@click.option("--start", type=ISO_DATE, default=None, help="First day of a range (with --end).")
+@click.option("--end", type=ISO_DATE, default=None, help="Last day of a range (with --start).")
+def run(config: str | None, day: date | None, start: date | None, end: date | None) -> None:
+    """Run the pipeline for a day, a range of days, or (no dates) every day delivered."""
+    settings = _settings(config)
+    if day and (start or end):
+        _fail("give either --date or --start/--end, not both", 2)
+    if (start is None) != (end is None):
+        _fail("--start and --end go together", 2)
+    if day:
+        start = end = day
+    _run(settings, start, end)
+
+
+def _run(settings: Settings, start: date | None, end: date | None) -> None:
+    from dagster_project.pipeline import RunError, delivered_span, run_pipeline
+
+    if start is None or end is None:
+        try:
+            span = delivered_span(settings)
+        except SourceFileError as error:
+            _fail(f"cannot read {error}")
+        if span is None:
+            _fail(f"no landing files under {settings.landing_path} (nothing to run)")
+        start, end = max(span[0], settings.start_date), span[1]
+    click.echo(f"Running {start} .. {end} on {settings.warehouse_path}", err=True)
+    began = time.monotonic()
+    try:
+        outcome = run_pipeline(settings, start, end)
+    except RunError as error:
+        _fail(f"run {start}..{end} failed: {error}")
+    click.echo(f"Done in {time.monotonic() - began:.0f}s (run {outcome.run_id[:8]}).", err=True)
+    click.echo(f"Warehouse: {settings.warehouse_path}")
+    for table, rows in outcome.tables.items():
+        click.echo(f"  {table:<32} {rows:>12,} rows")
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=DEFAULT_CONFIG_NAME,
+              show_default=True, help="Configuration to use; written with demo settings if missing.")
+@click.option("--customers", default=20_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=42, show_default=True, type=int)
+def demo(config: str, customers: int, seed: int) -> None:
+    """Generate the demo data (two years, 20,000 customers) and run the whole pipeline on it."""
+    config_path = Path(config)
+    if not config_path.exists():
+        config_path.write_text(DEMO_CONFIG.format(start=DEMO_START.isoformat()), encoding="utf-8")
+        click.echo(f"Wrote a demo configuration to {config_path}", err=True)
+    settings = _settings(str(config_path))
+    marker = settings.landing_path / "_truth" / "demo.txt"
+    wanted = f"customers={customers} seed={seed} start={DEMO_START} end={DEMO_END}"
+    if marker.exists() and marker.read_text(encoding="utf-8") == wanted:
+        click.echo(f"Demo data already in {settings.landing_path}", err=True)
+    else:
+        _generate(settings.landing_path, customers, DEMO_START, DEMO_END, seed, 0.0)
+        marker.write_text(wanted, encoding="utf-8")
+    _run(settings, DEMO_START, DEMO_END)
+    click.echo(f"Landing files: {settings.landing_path}")
+    click.echo("Explore: loyalty ui  (Dagster on http://127.0.0.1:3000)")
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).")
+@click.option("--port", default=3000, show_default=True, type=int)
+def ui(config: str | None, port: int) -> None:
+    """Open the Dagster UI for this project on 127.0.0.1."""
+    settings = _settings(config)
+    apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
+    click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "dagster_project.definitions",
+               "-h", "127.0.0.1", "-p", str(port)]
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

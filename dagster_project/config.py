@@ -1,0 +1,206 @@
+"""Typed settings: `loyalty.yml` plus environment, validated once.
+
+Every key has a default, a config names only the sources it has, and an unknown key or a bad
+value is rejected with a message naming the key. Paths are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dagster_project.lib.privacy import DEFAULT_KEY_ENV
+from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+
+CONFIG_ENV = "LOYALTY_CONFIG"
+DEFAULT_CONFIG_NAME = "loyalty.yml"
+
+
+class ConfigError(Exception):
+    """A configuration a user must fix; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseSettings(_Strict):
+    path: Path = Path("warehouse.duckdb")
+    memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '8GB'")
+    threads: int | None = Field(None, ge=1)
+
+
+class FolderSourceSettings(_Strict):
+    """A source delivered as one folder per day under `landing_dir`."""
+
+    path: str | None = Field(None, description="folder under landing_dir; default: the layout's")
+    enabled: bool = True
+
+
+class ColumnMapping(_Strict):
+    """The retailer's column names for the generic transactions source."""
+
+    ordered_at: str
+    customer_id: str | None = None
+    order_id: str | None = None
+    amount: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    sku: str | None = None
+    store_id: str | None = None
+
+    @model_validator(mode="after")
+    def _amount_or_quantity_and_price(self) -> ColumnMapping:
+        if self.amount is None and (self.quantity is None) != (self.unit_price is None):
+            raise ValueError("map both quantity and unit_price (amount = quantity × unit_price)")
+        return self
+
+    def mapped(self) -> dict[str, str]:
+        """Canonical column → the file's column, for the columns that are mapped."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class GenericSourceSettings(_Strict):
+    """A flat sales file with the retailer's own column names."""
+
+    path: str = Field(description="glob, relative to landing_dir (or absolute)")
+    format: Literal["csv", "parquet"] | None = None
+    columns: ColumnMapping
+    delimiter: str | None = Field(None, description="CSV delimiter; detected when absent")
+    timestamp_format: str | None = Field(
+        None, description="strptime format of ordered_at when it is not ISO, e.g. '%d/%m/%Y %H:%M'"
+    )
+    channel: Literal["store", "online"] = "store"
+
+
+class SourcesSettings(_Strict):
+    pos_stores: FolderSourceSettings = FolderSourceSettings()
+    pos_tickets: FolderSourceSettings = FolderSourceSettings()
+    pos_members: FolderSourceSettings = FolderSourceSettings()
+    catalog_products: FolderSourceSettings = FolderSourceSettings()
+    shopify_orders: FolderSourceSettings = FolderSourceSettings()
+    shopify_customers: FolderSourceSettings = FolderSourceSettings()
+    marketing_unsubscribes: FolderSourceSettings = FolderSourceSettings()
+    privacy_erasure_requests: FolderSourceSettings = FolderSourceSettings()
+    transactions: GenericSourceSettings | None = None
+
+
+class ClvSettings(_Strict):
+    model: Literal["bgnbd", "pareto_nbd", "mbgnbd", "auto"] = "bgnbd"
+    time_unit: Literal["D", "W"] = "W"
+    holdout_days: int = Field(91, ge=0)
+    horizon_days: int = Field(365, ge=1)
+    discount_rate: float = Field(0.0, ge=0, lt=1, description="annual discount rate")
+
+
+class ContactsSettings(_Strict):
+    default_region: str = Field("ES", description="region for phone numbers without +prefix")
+
+
+class PrivacySettings(_Strict):
+    key_env: str = DEFAULT_KEY_ENV
+    sensitive_categories: tuple[str, ...] = ()
+
+
+class ScheduleSettings(_Strict):
+    cron: str = Field("0 6 * * *", description="when the daily run starts, in `timezone`")
+    enabled: bool = True
+
+
+class Settings(_Strict):
+    timezone: str = "Europe/Madrid"
+    start_date: date = Field(date(2015, 1, 1), description="first day of the pipeline's history")
+    landing_dir: Path = Path("landing")
+    warehouse: WarehouseSettings = WarehouseSettings()
+    exports_dir: Path = Path("exports")
+    reports_dir: Path = Path("reports")
+    sources: SourcesSettings = SourcesSettings()
+    clv: ClvSettings = ClvSettings()
+    contacts: ContactsSettings = ContactsSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    # Where the file was read from; paths above are resolved against its folder.
+    config_path: Path | None = Field(None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Madrid)") from error
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def resolve(self, path: Path | str) -> Path:
+        path = Path(path)
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def landing_path(self) -> Path:
+        return self.resolve(self.landing_dir)
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.resolve(self.warehouse.path)
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else self.resolve(".dagster")
+
+    def folder_source_dir(self, source_name: str) -> Path | None:
+        """The folder of a day-partitioned source, or None when it is disabled."""
+        settings: FolderSourceSettings = getattr(self.sources, source_name)
+        if not settings.enabled:
+            return None
+        return self.landing_path / (settings.path or _DEFAULT_FOLDERS[source_name])
+
+
+_DEFAULT_FOLDERS = {s.name: s.landing_path for s in (*FILE_SOURCES, SHOPIFY_ORDERS)}
+
+
+def _format_error(error: ValidationError, origin: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{origin}: {key}: {message}")
+    return "\n".join(lines)
+
+
+def settings_from_dict(data: dict[str, Any], config_path: Path | None = None) -> Settings:
+    origin = str(config_path) if config_path else "configuration"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping of keys at the top level")
+    try:
+        return Settings(**data, config_path=config_path)
+    except ValidationError as error:
+        raise ConfigError(_format_error(error, origin)) from None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate a config file (default: $LOYALTY_CONFIG, else ./loyalty.yml)."""
+    config_path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME).resolve()
+    if not config_path.exists():
+        raise ConfigError(f"{config_path}: config file not found")
+    try:
+        data = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{config_path}:{where} not valid YAML: {getattr(error, 'problem', error)}") from None
+    return settings_from_dict(data, config_path)

@@ -1,0 +1,184 @@
+"""Ingest assets: one per landing source, each loading its days into `raw.<source>`.
+
+Thin on purpose: the loading rules live in `lib/sources`; an asset picks the days of its run,
+calls the loader, and reports counts. A file that cannot be read fails the asset with a one-line
+message naming the file, and the loader's transaction leaves nothing of those days half-written.
+"""
+
+
+from collections.abc import Callable
+from datetime import date
+
+import dagster as dg
+import duckdb
+
+from dagster_project.config import Settings
+from dagster_project.defs.partitions import SINGLE_RUN, partition_days
+from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from dagster_project.lib.privacy import pseudonym_key
+from dagster_project.lib.sources.files import SourceFileError
+from dagster_project.lib.sources.generic import GenericFileSpec, load_generic_transactions
+from dagster_project.lib.sources.load import IngestContext, LoadResult, load_csv_source
+from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
+from dagster_project.lib.sources.specs import (
+    FILE_SOURCES,
+    GENERIC_TRANSACTIONS,
+    SHOPIFY_ORDER_TABLES,
+    SHOPIFY_ORDERS,
+    Source,
+)
+
+INGEST_GROUP = "ingest"
+Loader = Callable[[duckdb.DuckDBPyConnection, date, date, IngestContext], LoadResult]
+
+
+def raw_key(source: Source) -> dg.AssetKey:
+    return dg.AssetKey(["raw", source.name])
+
+
+def ingest_context(settings: Settings) -> IngestContext:
+    key, _ = pseudonym_key(settings.privacy.key_env)
+    return IngestContext(
+        landing_dir=settings.landing_path,
+        pseudonym_key=key,
+        default_region=settings.contacts.default_region,
+        history_start=settings.start_date,
+    )
+
+
+def _metadata(result: LoadResult, start: date, end: date) -> dict[str, object]:
+    return {
+        "days": f"{start.isoformat()} .. {end.isoformat()}",
+        "files": result.files,
+        "rows_read": result.rows_read,
+        "rows_loaded": result.rows_loaded,
+        "rows_quarantined": result.rows_quarantined,
+        "quarantined_by_reason": dg.MetadataValue.json(result.quarantined_by_reason),
+        "dagster/row_count": result.rows_loaded,
+    }
+
+
+def _run_loader(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    settings: Settings,
+    source_name: str,
+    loader: Loader,
+) -> LoadResult:
+    start, end = partition_days(context)
+    try:
+        with warehouse.connect() as con:
+            result = loader(con, start, end, ingest_context(settings))
+    except SourceFileError as error:
+        raise dg.Failure(
+            description=f"{source_name}: cannot load {error}",
+            metadata={"file": error.file_name, "problem": error.problem},
+            allow_retries=False,
+        ) from None
+    context.log.info(
+        f"{source_name} {start}..{end}: {result.files} files, {result.rows_read} rows read, "
+        f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined"
+    )
+    return result
+
+
+def _folder_source_asset(source: Source, settings: Settings, partitions: dg.PartitionsDefinition):
+    source_dir = settings.folder_source_dir(source.name)
+    if source.format == "jsonl":
+
+        def loader(con, start, end, ctx):
+            return load_shopify_customers(con, source_dir, start, end, ctx)
+    else:
+
+        def loader(con, start, end, ctx):
+            return load_csv_source(con, source, source_dir, start, end, ctx)
+
+    @dg.asset(
+        key=raw_key(source),
+        group_name=INGEST_GROUP,
+        description=f"{source.description} Loaded from `{source.landing_path}/date=*/`.",
+        kinds={"duckdb", "python"},
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=WAREHOUSE_POOL,
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        result = _run_loader(context, warehouse, settings, source.name, loader)
+        start, end = partition_days(context)
+        return dg.MaterializeResult(metadata=_metadata(result, start, end))
+
+    return _asset
+
+
+def _shopify_orders_asset(settings: Settings, partitions: dg.PartitionsDefinition):
+    source_dir = settings.folder_source_dir(SHOPIFY_ORDERS.name)
+
+    @dg.multi_asset(
+        name="raw_shopify_orders",
+        specs=[
+            dg.AssetSpec(raw_key(table), group_name=INGEST_GROUP, description=table.description, kinds={"duckdb", "python"})
+            for table in SHOPIFY_ORDER_TABLES
+        ],
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=WAREHOUSE_POOL,
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        """Shopify orders, their line items and refund lines, from `ecommerce/orders/date=*/`."""
+        result = _run_loader(
+            context,
+            warehouse,
+            settings,
+            SHOPIFY_ORDERS.name,
+            lambda con, start, end, ctx: load_shopify_orders(con, source_dir, start, end, ctx),
+        )
+        start, end = partition_days(context)
+        yield dg.MaterializeResult(asset_key=raw_key(SHOPIFY_ORDERS), metadata=_metadata(result, start, end))
+        for table in SHOPIFY_ORDER_TABLES[1:]:
+            yield dg.MaterializeResult(asset_key=raw_key(table))
+
+    return _asset
+
+
+def _generic_transactions_asset(settings: Settings, partitions: dg.PartitionsDefinition):
+    generic = settings.sources.transactions
+    assert generic is not None
+    spec = GenericFileSpec(
+        pattern=generic.path,
+        columns=generic.columns.mapped(),
+        format=generic.format,
+        delimiter=generic.delimiter,
+        timestamp_format=generic.timestamp_format,
+    )
+
+    @dg.asset(
+        key=raw_key(GENERIC_TRANSACTIONS),
+        group_name=INGEST_GROUP,
+        description=f"{GENERIC_TRANSACTIONS.description} Files: `{generic.path}`.",
+        kinds={"duckdb", "python"},
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=WAREHOUSE_POOL,
+    )
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        result = _run_loader(
+            context,
+            warehouse,
+            settings,
+            GENERIC_TRANSACTIONS.name,
+            lambda con, start, end, ctx: load_generic_transactions(con, spec, start, end, ctx),
+        )
+        start, end = partition_days(context)
+        return dg.MaterializeResult(metadata=_metadata(result, start, end))
+
+    return _asset
+
+
+def ingest_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Every folder source (an absent folder loads nothing), and the generic file if configured."""
+    assets = [_folder_source_asset(source, settings, partitions) for source in FILE_SOURCES]
+    assets.append(_shopify_orders_asset(settings, partitions))
+    if settings.sources.transactions is not None:
+        assets.append(_generic_transactions_asset(settings, partitions))
+    return assets
+

@@ -1,0 +1,36 @@
+"""A Dagster logger that prints one short line per step, for people watching `loyalty run`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import dagster as dg
+
+_STARTED: dict[str, float] = {}
+
+
+class _StepLines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        step = meta.get("step_key")
+        if event is None or step is None:
+            return
+        kind = event.event_type_value
+        if kind == "STEP_START":
+            _STARTED[step] = time.monotonic()
+            print(f"  … {step}", file=sys.stderr, flush=True)
+        elif kind == "STEP_SUCCESS":
+            seconds = time.monotonic() - _STARTED.pop(step, time.monotonic())
+            print(f"  ✓ {step} ({seconds:.1f}s)", file=sys.stderr, flush=True)
+        elif kind == "STEP_FAILURE":
+            print(f"  ✗ {step}", file=sys.stderr, flush=True)
+
+
+@dg.logger(description="One line per step started, finished or failed.")
+def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.Logger("loyalty.progress", level=logging.DEBUG)
+    logger.addHandler(_StepLines())
+    return logger

@@ -1,0 +1,90 @@
+"""dbt models as Dagster assets and dbt tests as asset checks.
+
+Asset keys follow the warehouse: `marts/fct_transactions`, and dbt sources map onto the ingest
+assets (`raw/pos_tickets`), so the graph runs from landing files to marts. Groups follow the model
+folders (staging, intermediate, marts, pii).
+"""
+
+
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from dagster_project.config import Settings
+from dagster_project.defs.partitions import SINGLE_RUN, partition_days
+from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL
+from dagster_project.lib.environment import dbt_environment
+
+
+class LoyaltyDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["identifier"]])
+        alias = dbt_resource_props.get("alias") or dbt_resource_props["name"]
+        return dg.AssetKey([dbt_resource_props["schema"], alias])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        # fqn = [project, folder, ...]; the first folder under models/ is the layer.
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+def _sources_newer_than(manifest: Path, project_dir: Path) -> bool:
+    watched = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "tests", "snapshots"):
+        watched += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    stamp = manifest.stat().st_mtime
+    return any(p.stat().st_mtime > stamp for p in watched if p.exists())
+
+
+def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
+    """Parse the dbt project when its manifest is missing or older than the project's files.
+
+    A fresh clone has no manifest; dagster-dbt needs one to know the models before any run.
+    """
+    manifest = project.manifest_path
+    if manifest.exists() and not _sources_newer_than(manifest, project.project_dir):
+        return manifest
+    completed = subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
+         "--profiles-dir", str(project.profiles_dir)],
+        env=dbt_environment(warehouse_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        detail = (completed.stdout + completed.stderr).strip().splitlines()
+        raise RuntimeError(f"dbt parse failed: {detail[-1] if detail else 'no output'}")
+    return manifest
+
+
+def dbt_models(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+    manifest = prepare_manifest(project, settings.warehouse_path)
+    generic_channel = settings.sources.transactions.channel if settings.sources.transactions else "store"
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        dagster_dbt_translator=LoyaltyDbtTranslator(),
+        partitions_def=partitions,
+        backfill_policy=SINGLE_RUN,
+        pool=WAREHOUSE_POOL,
+        name="dbt_models",
+    )
+    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Staging views, identity resolution, unified transactions, marts and pii tables."""
+        start, end = partition_days(context)
+        dbt_vars = {
+            "partition_start": start.isoformat(),
+            "partition_end": end.isoformat(),
+            "generic_channel": generic_channel,
+        }
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+    return _dbt_models

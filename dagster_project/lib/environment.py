@@ -1,0 +1,55 @@
+"""The process environment a run needs: telemetry off, one warehouse path, a Dagster home.
+
+Nothing may call the network at run time, and dbt, Dagster and Great Expectations all report
+usage by default. Each is switched off here, in one place the CLI, the tests and the dbt
+subprocess share.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WAREHOUSE_ENV = "LOYALTY_WAREHOUSE_PATH"
+
+TELEMETRY_OFF: dict[str, str] = {
+    # dbt: no anonymous usage events, no "is there a newer version" request.
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DBT_VERSION_CHECK": "false",
+    # Great Expectations: no analytics events.
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+# Dagster reads its telemetry switch from $DAGSTER_HOME/dagster.yaml. The pool limit keeps the
+# DuckDB file to one writer across concurrent runs (DuckDB allows one writer per file).
+DAGSTER_YAML = """\
+# Written by `loyalty` for a local instance; see deploy/ for a production instance.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def dbt_environment(warehouse_path: Path) -> dict[str, str]:
+    """Environment for a dbt subprocess pointed at the warehouse file."""
+    return {**os.environ, **TELEMETRY_OFF, WAREHOUSE_ENV: str(warehouse_path)}
+
+
+def prepare_dagster_home(dagster_home: Path) -> Path:
+    """Create the Dagster home with telemetry off, unless it already has its own dagster.yaml."""
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    config = dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
+    return dagster_home
+
+
+def apply_environment(config_path: Path, warehouse_path: Path, dagster_home: Path) -> None:
+    """Set the variables Dagster code locations and dbt read, in this process and its children."""
+    os.environ.update(TELEMETRY_OFF)
+    os.environ["LOYALTY_CONFIG"] = str(config_path)
+    os.environ[WAREHOUSE_ENV] = str(warehouse_path)
+    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(dagster_home))

@@ -1,0 +1,301 @@
+"""Loading a source's days into `raw.*`, `quarantine.*` and `ops.ingest_log`, replacing those days.
+
+Every loader follows the same shape: collect the delivered files of the days as text rows (plus
+records that do not even parse), check them (`validate`), then in one transaction delete what
+those days loaded before and write the new rows. A run of the same days therefore leaves the same
+tables, and a file refused half way leaves nothing of its days behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dagster_project.lib import contacts, privacy
+from dagster_project.lib.sources.csv_reader import CsvRows, read_csv_rows
+from dagster_project.lib.sources.files import TextFile, day_files, read_text_file
+from dagster_project.lib.sources.specs import DerivedColumn, Source
+from dagster_project.lib.sources.validate import DateWindow, create_checked_table
+from dagster_project.lib.warehouse import quote_ident
+
+TEXT_TABLE = "text_batch"
+REJECTS_TABLE = "rejects_batch"
+FILES_TABLE = "file_batch"
+CHECKED_TABLE = "checked_batch"
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    """What every loader needs besides the data: where files are, keys, the history window."""
+
+    landing_dir: Path
+    pseudonym_key: str
+    default_region: str = "ES"
+    history_start: date = date(2015, 1, 1)
+
+
+@dataclass
+class LoadResult:
+    """What a load did, for asset metadata (counts only: never a value from a row)."""
+
+    source: str
+    files: int = 0
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+def relative_name(path: Path, landing_dir: Path) -> str:
+    """A file's name in lineage columns: relative to the landing folder when inside it."""
+    try:
+        return path.resolve().relative_to(landing_dir.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def create_batch_tables(con: duckdb.DuckDBPyConnection, text_columns: Sequence[str]) -> None:
+    columns = ", ".join(f"{quote_ident(c)} varchar" for c in text_columns)
+    con.execute(
+        f"create or replace temp table {TEXT_TABLE} "
+        f"(partition_date date, source_file varchar, source_line bigint, {columns})"
+    )
+    con.execute(
+        f"create or replace temp table {REJECTS_TABLE} (partition_date date, source_file varchar,"
+        " source_line bigint, raw_record varchar, reason_detail varchar)"
+    )
+    con.execute(
+        f"create or replace temp table {FILES_TABLE} "
+        "(partition_date date, source_file varchar, file_sha256 varchar)"
+    )
+
+
+def append_rows(
+    con: duckdb.DuckDBPyConnection, day: date | None, file: TextFile, rows: CsvRows
+) -> None:
+    """Add one file's text rows and unreadable records to the batch."""
+    con.execute(f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256])
+    rows_view, rejects_view = rows.rows, rows.rejects  # noqa: F841 (read by DuckDB by name)
+    con.execute(
+        f"insert into {TEXT_TABLE} by name "
+        "select cast(? as date) as partition_date, ? as source_file, * from rows_view",
+        [day, file.name],
+    )
+    con.execute(
+        f"insert into {REJECTS_TABLE} by name "
+        "select cast(? as date) as partition_date, ? as source_file, * from rejects_view",
+        [day, file.name],
+    )
+
+
+def collect_csv_days(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    source_dir: Path | None,
+    days: Sequence[date],
+    ctx: IngestContext,
+) -> None:
+    """Read every delivered file of `days` into the batch tables."""
+    create_batch_tables(con, [c.name for c in source.columns])
+    if source_dir is None:
+        return
+    wanted = {c.name: c.name for c in source.columns}
+    for day in days:
+        for path in day_files(source_dir, day, source.file_glob):
+            file = read_text_file(path, relative_name(path, ctx.landing_dir))
+            append_rows(con, day, file, read_csv_rows(con, file, wanted, source.required_columns))
+
+
+def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[str]], dict]:
+    if derived.derivation == "keyed_hash":
+        return lambda values: privacy.keyed_hashes(values, ctx.pseudonym_key, derived.namespace)
+    if derived.derivation == "email_normalized":
+        return contacts.normalize_emails
+    if derived.derivation == "email_is_valid":
+        return lambda values: {k: v is not None for k, v in contacts.normalize_emails(values).items()}
+    if derived.derivation == "phone_e164":
+        return lambda values: contacts.phones_e164(values, ctx.default_region)
+    raise ValueError(f"unknown derivation {derived.derivation}")
+
+
+def insert_raw(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    checked_table: str,
+    ctx: IngestContext,
+    where: str = "c.reason_code is null",
+) -> None:
+    """Write the loadable rows of `checked_table` (alias `c` in `where`) to `raw.<source>`.
+
+    A derived column is computed once per distinct input value (in Python, by the libraries that
+    know emails, phone numbers and HMAC) and joined back.
+    """
+    joins = []
+    selected = ["c.partition_date", "c.source_file", "c.source_line"]
+    selected += [f"c.{quote_ident(col.name)}" for col in source.columns]
+    for i, derived in enumerate(source.derived):
+        values = [
+            row[0]
+            for row in con.execute(
+                f"select distinct c.{quote_ident(derived.from_column)} from {checked_table} as c "
+                f"where ({where}) and c.{quote_ident(derived.from_column)} is not null"
+            ).fetchall()
+        ]
+        mapping = _derivation(derived, ctx)([str(v) for v in values])
+        view = f"derived_{i}"
+        table = pa.table(
+            {
+                "k": pa.array(list(mapping.keys()), pa.string()),
+                "v": pa.array(list(mapping.values())),
+            }
+        )
+        con.register(view, table)
+        joins.append(
+            f"left join {view} on {view}.k = cast(c.{quote_ident(derived.from_column)} as varchar)"
+        )
+        selected.append(f"cast({view}.v as {derived.type}) as {quote_ident(derived.name)}")
+    con.execute(
+        f"insert into raw.{source.name} select {', '.join(selected)} "
+        f"from {checked_table} as c {' '.join(joins)} where {where} "
+        "order by c.partition_date, c.source_file, c.source_line"
+    )
+    for i in range(len(source.derived)):
+        con.unregister(f"derived_{i}")
+
+
+def insert_quarantine(
+    con: duckdb.DuckDBPyConnection, quarantine_name: str, checked_table: str, where: str = "true"
+) -> None:
+    """Write the rejected rows and the unreadable records of the batch to quarantine."""
+    con.execute(
+        f"""insert into quarantine.{quarantine_name}
+        select partition_date, source_file, source_line, reason_code, reason_detail, raw_record
+        from {checked_table} where reason_code is not null and ({where})
+        union all
+        select partition_date, source_file, source_line, 'malformed_record', reason_detail,
+            raw_record
+        from {REJECTS_TABLE} where {where}
+        order by partition_date, source_file, source_line"""
+    )
+
+
+def delete_days(
+    con: duckdb.DuckDBPyConnection,
+    log_source: str,
+    tables: Sequence[str],
+    start: date,
+    end: date,
+    undated_files: Sequence[str] = (),
+) -> None:
+    """Remove what the days [start, end] loaded before (and undated rows of the given files)."""
+    condition = "partition_date between ? and ?"
+    params: list = [start, end]
+    if undated_files:
+        condition = f"({condition}) or (partition_date is null and source_file in ?)"
+        params.append(list(undated_files))
+    for table in tables:
+        con.execute(f"delete from {table} where {condition}", params)
+    con.execute(f"delete from ops.ingest_log where source = ? and ({condition})", [log_source, *params])
+
+
+def insert_ingest_log(
+    con: duckdb.DuckDBPyConnection, log_source: str, raw_table: str, quarantine_table: str,
+    start: date, end: date, undated_files: Sequence[str] = (),
+) -> None:
+    """One row per delivered file and day: rows read = rows loaded + rows quarantined."""
+    scope = "partition_date between ? and ?"
+    params: list = [start, end]
+    if undated_files:
+        scope = f"({scope}) or (partition_date is null and source_file in ?)"
+        params.append(list(undated_files))
+    con.execute(
+        f"""insert into ops.ingest_log
+        with loaded as (
+            select partition_date, source_file, count(*) as n from {raw_table}
+            where {scope} group by all
+        ),
+        quarantined as (
+            select partition_date, source_file, count(*) as n from {quarantine_table}
+            where {scope} group by all
+        )
+        select ? as source, f.partition_date, f.source_file, f.file_sha256,
+            coalesce(l.n, 0) + coalesce(q.n, 0) as rows_read,
+            coalesce(l.n, 0) as rows_loaded,
+            coalesce(q.n, 0) as rows_quarantined,
+            cast(current_timestamp as timestamp) as loaded_at
+        from {FILES_TABLE} as f
+        left join loaded as l
+            on l.source_file = f.source_file and l.partition_date is not distinct from f.partition_date
+        left join quarantined as q
+            on q.source_file = f.source_file and q.partition_date is not distinct from f.partition_date
+        order by f.partition_date, f.source_file""",
+        [*params, *params, log_source],
+    )
+
+
+def summarize(
+    con: duckdb.DuckDBPyConnection, log_source: str, quarantine_table: str,
+    start: date, end: date, undated_files: Sequence[str] = (),
+) -> LoadResult:
+    scope = "partition_date between ? and ?"
+    params: list = [start, end]
+    if undated_files:
+        scope = f"({scope}) or (partition_date is null and source_file in ?)"
+        params.append(list(undated_files))
+    files, read, loaded, quarantined = con.execute(
+        f"select count(distinct source_file), coalesce(sum(rows_read), 0), "
+        f"coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+        f"from ops.ingest_log where source = ? and ({scope})",
+        [log_source, *params],
+    ).fetchone()
+    reasons = dict(
+        con.execute(
+            f"select reason_code, count(*) from {quarantine_table} where {scope} "
+            "group by all order by 1",
+            params,
+        ).fetchall()
+    )
+    return LoadResult(log_source, files, read, loaded, quarantined, reasons)
+
+
+def load_csv_source(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    source_dir: Path | None,
+    start: date,
+    end: date,
+    ctx: IngestContext,
+) -> LoadResult:
+    """Load the day folders [start, end] of a CSV source, replacing what they loaded before."""
+    days = [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
+    collect_csv_days(con, source, source_dir, days, ctx)
+    window = (
+        DateWindow(source.event_column, ctx.history_start.isoformat())
+        if source.event_column
+        else None
+    )
+    create_checked_table(con, source, TEXT_TABLE, CHECKED_TABLE, window=window)
+    raw, quarantine = f"raw.{source.name}", f"quarantine.{source.name}"
+    with transaction(con):
+        delete_days(con, source.name, (raw, quarantine), start, end)
+        insert_raw(con, source, CHECKED_TABLE, ctx)
+        insert_quarantine(con, source.name, CHECKED_TABLE)
+        insert_ingest_log(con, source.name, raw, quarantine, start, end)
+    return summarize(con, source.name, quarantine, start, end)

@@ -1,0 +1,271 @@
+"""Shopify JSON Lines: orders (flattened into orders, line items and refund lines) and customers.
+
+Each line is one Shopify Admin API object. A line that is not JSON is quarantined with its text;
+the rest are parsed by DuckDB against the subset of Shopify's schema we use, read as text first so
+that money strings and ids go through the same typed checks as CSV values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from dagster_project.lib.sources.files import TextFile, day_files, read_text_file
+from dagster_project.lib.sources.load import (
+    CHECKED_TABLE,
+    FILES_TABLE,
+    REJECTS_TABLE,
+    TEXT_TABLE,
+    IngestContext,
+    LoadResult,
+    create_batch_tables,
+    delete_days,
+    insert_ingest_log,
+    insert_quarantine,
+    insert_raw,
+    relative_name,
+    summarize,
+    transaction,
+)
+from dagster_project.lib.sources.specs import (
+    SHOPIFY_CUSTOMERS,
+    SHOPIFY_ORDER_LINES,
+    SHOPIFY_ORDERS,
+    SHOPIFY_REFUND_LINES,
+)
+from dagster_project.lib.sources.validate import DateWindow, create_checked_table
+
+_TEXT = "VARCHAR"
+ORDER_STRUCTURE = {
+    **{
+        f: _TEXT
+        for f in (
+            "id name email phone created_at updated_at processed_at cancelled_at cancel_reason "
+            "financial_status fulfillment_status currency source_name taxes_included "
+            "subtotal_price total_price total_discounts total_tax"
+        ).split()
+    },
+    "customer": {"id": _TEXT, "email": _TEXT, "phone": _TEXT},
+    "discount_codes": [{"code": _TEXT}],
+    "line_items": [
+        {f: _TEXT for f in "id product_id variant_id sku title quantity price total_discount".split()}
+    ],
+    "refunds": [
+        {
+            "id": _TEXT,
+            "created_at": _TEXT,
+            "refund_line_items": [
+                {f: _TEXT for f in "id line_item_id quantity subtotal total_tax".split()}
+            ],
+        }
+    ],
+}
+CUSTOMER_STRUCTURE = {
+    **{
+        f: _TEXT
+        for f in (
+            "id email phone first_name last_name created_at updated_at state verified_email tags"
+        ).split()
+    },
+    "email_marketing_consent": {"state": _TEXT, "opt_in_level": _TEXT, "consent_updated_at": _TEXT},
+    "default_address": {"zip": _TEXT, "city": _TEXT, "country_code": _TEXT},
+}
+
+JSON_TABLE = "json_batch"
+
+
+def read_json_lines(file: TextFile) -> tuple[pa.Table, pa.Table]:
+    """(line number, object text) of each non-blank line, and the lines that are not JSON objects."""
+    numbers, records, bad_numbers, bad_records, bad_details = [], [], [], [], []
+    for number, line in enumerate(file.text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed = json.loads(line)
+        except json.JSONDecodeError as error:
+            bad_numbers.append(number)
+            bad_records.append(line)
+            bad_details.append(f"not JSON: {error.msg} at column {error.colno}")
+            continue
+        if not isinstance(parsed, dict):
+            bad_numbers.append(number)
+            bad_records.append(line)
+            bad_details.append("not a JSON object")
+            continue
+        numbers.append(number)
+        records.append(line)
+    good = pa.table({"source_line": pa.array(numbers, pa.int64()), "record": pa.array(records, pa.string())})
+    bad = pa.table(
+        {
+            "source_line": pa.array(bad_numbers, pa.int64()),
+            "raw_record": pa.array(bad_records, pa.string()),
+            "reason_detail": pa.array(bad_details, pa.string()),
+        }
+    )
+    return good, bad
+
+
+def _collect_json_days(
+    con: duckdb.DuckDBPyConnection,
+    source_dir: Path | None,
+    days: Sequence[date],
+    pattern: str,
+    ctx: IngestContext,
+) -> None:
+    con.execute(
+        f"create or replace temp table {JSON_TABLE} "
+        "(partition_date date, source_file varchar, source_line bigint, record varchar)"
+    )
+    if source_dir is None:
+        return
+    for day in days:
+        for path in day_files(source_dir, day, pattern):
+            file = read_text_file(path, relative_name(path, ctx.landing_dir))
+            good, bad = read_json_lines(file)
+            con.execute(f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256])
+            con.execute(
+                f"insert into {JSON_TABLE} select ?, ?, source_line, record from good",
+                [day, file.name],
+            )
+            con.execute(
+                f"insert into {REJECTS_TABLE} by name "
+                "select cast(? as date) as partition_date, ? as source_file, * from bad",
+                [day, file.name],
+            )
+
+
+def _structure(structure: dict) -> str:
+    return json.dumps(structure).replace("'", "''")
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def load_shopify_orders(
+    con: duckdb.DuckDBPyConnection,
+    source_dir: Path | None,
+    start: date,
+    end: date,
+    ctx: IngestContext,
+) -> LoadResult:
+    """Load order files of [start, end] into orders, order lines and refund lines.
+
+    An order whose line items or refunds do not pass their checks is quarantined whole: half an
+    order would misstate revenue.
+    """
+    create_batch_tables(con, [c.name for c in SHOPIFY_ORDERS.columns])
+    _collect_json_days(con, source_dir, _days(start, end), SHOPIFY_ORDERS.file_glob, ctx)
+    con.execute(
+        f"""create or replace temp table parsed_orders as
+        select partition_date, source_file, source_line,
+            from_json(record, '{_structure(ORDER_STRUCTURE)}') as o
+        from {JSON_TABLE}"""
+    )
+    con.execute(
+        f"""insert into {TEXT_TABLE}
+        select partition_date, source_file, source_line,
+            o.id, o.name, o.email, o.created_at, o.updated_at, o.processed_at, o.cancelled_at,
+            o.cancel_reason, o.financial_status, o.fulfillment_status, o.currency, o.source_name,
+            o.taxes_included, o.subtotal_price, o.total_price, o.total_discounts, o.total_tax,
+            o.customer.id, o.customer.email, o.customer.phone,
+            nullif(array_to_string(list_transform(o.discount_codes, lambda d: d.code), ','), '')
+        from parsed_orders"""
+    )
+    con.execute(
+        """create or replace temp table text_lines as
+        select partition_date, source_file, source_line,
+            o.id as order_id, o.updated_at as order_updated_at,
+            li.id as line_item_id, li.product_id, li.variant_id, li.sku, li.title,
+            li.quantity, li.price, li.total_discount
+        from parsed_orders, unnest(o.line_items) as t(li)"""
+    )
+    con.execute(
+        """create or replace temp table text_refunds as
+        select partition_date, source_file, source_line,
+            o.id as order_id, o.updated_at as order_updated_at,
+            r.id as refund_id, r.created_at as refunded_at,
+            rl.id as refund_line_item_id, rl.line_item_id, rl.quantity, rl.subtotal, rl.total_tax
+        from parsed_orders, unnest(o.refunds) as t(r), unnest(r.refund_line_items) as u(rl)"""
+    )
+    window = DateWindow("created_at", ctx.history_start.isoformat())
+    create_checked_table(con, SHOPIFY_ORDERS, TEXT_TABLE, CHECKED_TABLE, window=window)
+    create_checked_table(con, SHOPIFY_ORDER_LINES, "text_lines", "checked_lines")
+    create_checked_table(con, SHOPIFY_REFUND_LINES, "text_refunds", "checked_refunds")
+    # A bad line or refund line quarantines its order (the first reason found is reported).
+    con.execute(
+        f"""update {CHECKED_TABLE} as o set
+            reason_code = bad.reason_code,
+            reason_detail = bad.part || ': ' || bad.reason_detail
+        from (
+            select source_file, source_line,
+                arg_min(reason_code, part) as reason_code,
+                arg_min(reason_detail, part) as reason_detail,
+                min(part) as part
+            from (
+                select source_file, source_line, reason_code, reason_detail, 'line_items' as part
+                from checked_lines where reason_code is not null
+                union all
+                select source_file, source_line, reason_code, reason_detail, 'refunds' as part
+                from checked_refunds where reason_code is not null
+            )
+            group by all
+        ) as bad
+        where o.reason_code is null
+            and o.source_file = bad.source_file and o.source_line = bad.source_line"""
+    )
+    loaded_orders = (
+        f"exists (select 1 from {CHECKED_TABLE} as o where o.reason_code is null "
+        "and o.source_file = c.source_file and o.source_line = c.source_line)"
+    )
+    tables = ("raw.shopify_orders", "raw.shopify_order_lines", "raw.shopify_refund_lines")
+    with transaction(con):
+        delete_days(con, SHOPIFY_ORDERS.name, (*tables, "quarantine.shopify_orders"), start, end)
+        insert_raw(con, SHOPIFY_ORDERS, CHECKED_TABLE, ctx)
+        insert_raw(con, SHOPIFY_ORDER_LINES, "checked_lines", ctx, where=loaded_orders)
+        insert_raw(con, SHOPIFY_REFUND_LINES, "checked_refunds", ctx, where=loaded_orders)
+        insert_quarantine(con, SHOPIFY_ORDERS.name, CHECKED_TABLE)
+        insert_ingest_log(
+            con, SHOPIFY_ORDERS.name, "raw.shopify_orders", "quarantine.shopify_orders", start, end
+        )
+    return summarize(con, SHOPIFY_ORDERS.name, "quarantine.shopify_orders", start, end)
+
+
+def load_shopify_customers(
+    con: duckdb.DuckDBPyConnection,
+    source_dir: Path | None,
+    start: date,
+    end: date,
+    ctx: IngestContext,
+) -> LoadResult:
+    """Load customer files of [start, end], flattening consent and default address."""
+    create_batch_tables(con, [c.name for c in SHOPIFY_CUSTOMERS.columns])
+    _collect_json_days(con, source_dir, _days(start, end), SHOPIFY_CUSTOMERS.file_glob, ctx)
+    con.execute(
+        f"""insert into {TEXT_TABLE}
+        with parsed as (
+            select partition_date, source_file, source_line,
+                from_json(record, '{_structure(CUSTOMER_STRUCTURE)}') as c
+            from {JSON_TABLE}
+        )
+        select partition_date, source_file, source_line,
+            c.id, c.email, c.phone, c.first_name, c.last_name, c.created_at, c.updated_at,
+            c.state, c.verified_email, c.tags,
+            c.email_marketing_consent.state, c.email_marketing_consent.opt_in_level,
+            c.email_marketing_consent.consent_updated_at,
+            c.default_address.zip, c.default_address.city, c.default_address.country_code
+        from parsed"""
+    )
+    create_checked_table(con, SHOPIFY_CUSTOMERS, TEXT_TABLE, CHECKED_TABLE)
+    raw, quarantine = "raw.shopify_customers", "quarantine.shopify_customers"
+    with transaction(con):
+        delete_days(con, SHOPIFY_CUSTOMERS.name, (raw, quarantine), start, end)
+        insert_raw(con, SHOPIFY_CUSTOMERS, CHECKED_TABLE, ctx)
+        insert_quarantine(con, SHOPIFY_CUSTOMERS.name, CHECKED_TABLE)
+        insert_ingest_log(con, SHOPIFY_CUSTOMERS.name, raw, quarantine, start, end)
+    return summarize(con, SHOPIFY_CUSTOMERS.name, quarantine, start, end)

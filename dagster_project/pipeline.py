@@ -1,0 +1,140 @@
+"""Running the asset graph for a day or a range of days through Dagster, as `loyalty run` does.
+
+The run goes through the Dagster instance at $DAGSTER_HOME, so it shows in the UI like a
+scheduled run, and a range of days is a single run (single-run backfill policy).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+
+from dagster_project.config import Settings
+from dagster_project.definitions import PIPELINE_JOB, build_definitions
+from dagster_project.defs.progress import progress_logger
+from dagster_project.lib.environment import apply_environment
+from dagster_project.lib.sources.files import delivered_days
+from dagster_project.lib.sources.generic import GenericFileSpec, date_span
+from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+from dagster_project.lib.warehouse import connect
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+class RunError(Exception):
+    """A run that could not start or did not succeed; the message is one line for the user."""
+
+
+@dataclass
+class RunOutcome:
+    start: date
+    end: date
+    run_id: str
+    tables: dict[str, int] = field(default_factory=dict)
+
+
+def today(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def delivered_span(settings: Settings) -> tuple[date, date] | None:
+    """First and last day with data: day folders of every source, and the generic file's dates."""
+    days: list[date] = []
+    for source in (*FILE_SOURCES, SHOPIFY_ORDERS):
+        folder = settings.folder_source_dir(source.name)
+        if folder is not None:
+            found = delivered_days(folder)
+            days += found[:1] + found[-1:]
+    generic = settings.sources.transactions
+    if generic is not None:
+        spec = GenericFileSpec(generic.path, generic.columns.mapped(), generic.format,
+                               generic.delimiter, generic.timestamp_format)
+        span = date_span(duckdb.connect(), spec, settings.landing_path)
+        if span:
+            days += list(span)
+    return (min(days), max(days)) if days else None
+
+
+def check_range(settings: Settings, start: date, end: date) -> None:
+    if start > end:
+        raise RunError(f"--start {start} is after --end {end}")
+    if start < settings.start_date:
+        raise RunError(
+            f"{start} is before start_date {settings.start_date} in {settings.config_path}; "
+            "set start_date earlier to load older days"
+        )
+    latest = today(settings) + timedelta(days=1)
+    if end > latest:
+        raise RunError(f"{end} is in the future (the latest day that can be loaded is {latest})")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_DBT_PROBLEM = re.compile(r"(Failure in test|Error in (model|test|seed|snapshot)|Compilation Error|Runtime Error|Parsing Error)")
+
+
+def _dbt_problems(log_path: Path) -> list[str]:
+    """The lines of dbt's output that say what failed (dbt prints them at the end of a run)."""
+    if not log_path.exists():
+        return []
+    lines = [_ANSI.sub("", line).strip() for line in log_path.read_text(encoding="utf-8").splitlines()]
+    return [line for line in lines if _DBT_PROBLEM.match(line)]
+
+
+def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            message = (error.message if error else "failed").strip()
+            if "dbt CLI process" in message:
+                problems = _dbt_problems(log_path)
+                message = "dbt build failed: " + ("; ".join(problems[:3]) or "see " + str(log_path))
+            else:
+                # A dg.Failure's description comes first; drop Dagster's wrapper sentence.
+                message = message.split("\n")[0].removeprefix("dagster._core.definitions.events.Failure: ")
+            return f"step {event.step_key}: {message}"
+    return f"the run failed (see the Dagster UI, or {log_path})"
+
+
+def table_counts(settings: Settings, schemas: tuple[str, ...] = ("marts", "pii")) -> dict[str, int]:
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ? and table_type = 'BASE TABLE' order by 1",
+            [list(schemas)],
+        ).fetchall()
+        return {n: con.execute(f"select count(*) from {n}").fetchone()[0] for (n,) in names}
+    finally:
+        con.close()
+
+
+def run_pipeline(settings: Settings, start: date, end: date, *, show_progress: bool = True) -> RunOutcome:
+    """Materialise the whole graph for the days [start, end] in one Dagster run."""
+    check_range(settings, start, end)
+    apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs({"progress": progress_logger})
+    run_config = {"loggers": {"progress": {}}} if show_progress else {}
+    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
+    # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.
+    log_path = settings.dagster_home / "logs" / "last_run.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        dg.DagsterInstance.get() as instance,
+        log_path.open("w", encoding="utf-8") as log,
+        contextlib.redirect_stdout(log),
+    ):
+        result = job.execute_in_process(
+            instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+        )
+    if not result.success:
+        raise RunError(_failure_reason(result, log_path))
+    return RunOutcome(start, end, result.run_id, table_counts(settings))
