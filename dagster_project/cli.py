@@ -63,36 +63,62 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write the landing files into.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the landing files into.",
+)
 @click.option("--customers", default=20_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--start", default=DEMO_START.isoformat(), show_default=True, type=ISO_DATE)
 @click.option("--end", default=DEMO_END.isoformat(), show_default=True, type=ISO_DATE)
 @click.option("--seed", default=42, show_default=True, type=int)
-@click.option("--dirty-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of rows given a realistic fault (bad date, negative price…).")
-def generate(out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float) -> None:
+@click.option(
+    "--dirty-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of rows given a realistic fault (bad date, negative price…).",
+)
+def generate(
+    out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float
+) -> None:
     """Write realistic synthetic landing files (and their truth) for a pharmacy chain."""
     if start > end:
         _fail(f"--start {start} is after --end {end}", 2)
     _generate(out_dir, customers, start, end, seed, dirty_rate)
 
 
-def _generate(out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float) -> None:
+def _generate(
+    out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float
+) -> None:
     from dagster_project.lib.synthetic import generate as generate_data
 
     began = time.monotonic()
-    click.echo(f"Generating {customers:,} customers, {start} to {end}, seed {seed} → {out_dir}", err=True)
+    click.echo(
+        f"Generating {customers:,} customers, {start} to {end}, seed {seed} → {out_dir}", err=True
+    )
     summary = generate_data(
-        out_dir, customers=customers, start=start, end=end, seed=seed, dirty_rate=dirty_rate,
+        out_dir,
+        customers=customers,
+        start=start,
+        end=end,
+        seed=seed,
+        dirty_rate=dirty_rate,
         progress=lambda message: click.echo(f"  {message}", err=True),
     )
     click.echo(f"Done in {time.monotonic() - began:.1f}s: {summary}", err=True)
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).",
+)
 @click.option("--date", "day", type=ISO_DATE, default=None, help="Load one day.")
 @click.option("--start", type=ISO_DATE, default=None, help="First day of a range (with --end).")
 @click.option("--end", type=ISO_DATE, default=None, help="Last day of a range (with --start).")
@@ -132,8 +158,14 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=DEFAULT_CONFIG_NAME,
-              show_default=True, help="Configuration to use; written with demo settings if missing.")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_CONFIG_NAME,
+    show_default=True,
+    help="Configuration to use; written with demo settings if missing.",
+)
 @click.option("--customers", default=20_000, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=42, show_default=True, type=int)
 def demo(config: str, customers: int, seed: int) -> None:
@@ -156,16 +188,31 @@ def demo(config: str, customers: int, seed: int) -> None:
 
 
 @main.command()
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).",
+)
 @click.option("--port", default=3000, show_default=True, type=int)
 def ui(config: str | None, port: int) -> None:
     """Open the Dagster UI for this project on 127.0.0.1."""
     settings = _settings(config)
     apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "dagster_project.definitions",
-               "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "dagster_project.definitions",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     try:
         sys.exit(subprocess.call(command))
     except KeyboardInterrupt:

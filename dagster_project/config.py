@@ -134,7 +134,9 @@ class Settings(_Strict):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Madrid)") from error
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name such as Europe/Madrid)"
+            ) from error
         return value
 
     @property
@@ -155,7 +157,11 @@ class Settings(_Strict):
 
     @property
     def dagster_home(self) -> Path:
-        return Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else self.resolve(".dagster")
+        return (
+            Path(os.environ["DAGSTER_HOME"])
+            if os.environ.get("DAGSTER_HOME")
+            else self.resolve(".dagster")
+        )
 
     def folder_source_dir(self, source_name: str) -> Path | None:
         """The folder of a day-partitioned source, or None when it is disabled."""
@@ -202,5 +208,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{config_path}:{where} not valid YAML: {getattr(error, 'problem', error)}") from None
+        raise ConfigError(
+            f"{config_path}:{where} not valid YAML: {getattr(error, 'problem', error)}"
+        ) from None
     return settings_from_dict(data, config_path)

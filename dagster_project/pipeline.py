@@ -55,8 +55,13 @@ def delivered_span(settings: Settings) -> tuple[date, date] | None:
             days += found[:1] + found[-1:]
     generic = settings.sources.transactions
     if generic is not None:
-        spec = GenericFileSpec(generic.path, generic.columns.mapped(), generic.format,
-                               generic.delimiter, generic.timestamp_format)
+        spec = GenericFileSpec(
+            generic.path,
+            generic.columns.mapped(),
+            generic.format,
+            generic.delimiter,
+            generic.timestamp_format,
+        )
         span = date_span(duckdb.connect(), spec, settings.landing_path)
         if span:
             days += list(span)
@@ -77,14 +82,18 @@ def check_range(settings: Settings, start: date, end: date) -> None:
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_DBT_PROBLEM = re.compile(r"(Failure in test|Error in (model|test|seed|snapshot)|Compilation Error|Runtime Error|Parsing Error)")
+_DBT_PROBLEM = re.compile(
+    r"(Failure in test|Error in (model|test|seed|snapshot)|Compilation Error|Runtime Error|Parsing Error)"
+)
 
 
 def _dbt_problems(log_path: Path) -> list[str]:
     """The lines of dbt's output that say what failed (dbt prints them at the end of a run)."""
     if not log_path.exists():
         return []
-    lines = [_ANSI.sub("", line).strip() for line in log_path.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        _ANSI.sub("", line).strip() for line in log_path.read_text(encoding="utf-8").splitlines()
+    ]
     return [line for line in lines if _DBT_PROBLEM.match(line)]
 
 
@@ -98,7 +107,9 @@ def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
                 message = "dbt build failed: " + ("; ".join(problems[:3]) or "see " + str(log_path))
             else:
                 # A dg.Failure's description comes first; drop Dagster's wrapper sentence.
-                message = message.split("\n")[0].removeprefix("dagster._core.definitions.events.Failure: ")
+                message = message.split("\n")[0].removeprefix(
+                    "dagster._core.definitions.events.Failure: "
+                )
             return f"step {event.step_key}: {message}"
     return f"the run failed (see the Dagster UI, or {log_path})"
 
@@ -116,7 +127,9 @@ def table_counts(settings: Settings, schemas: tuple[str, ...] = ("marts", "pii")
         con.close()
 
 
-def run_pipeline(settings: Settings, start: date, end: date, *, show_progress: bool = True) -> RunOutcome:
+def run_pipeline(
+    settings: Settings, start: date, end: date, *, show_progress: bool = True
+) -> RunOutcome:
     """Materialise the whole graph for the days [start, end] in one Dagster run."""
     check_range(settings, start, end)
     apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)

@@ -1,6 +1,6 @@
 """The nightly schedule: load yesterday's files and rebuild everything downstream."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from datetime import datetime, timedelta
 
@@ -11,7 +11,9 @@ from dagster_project.config import Settings
 
 def daily_schedule(settings: Settings, job: dg.JobDefinition | object) -> dg.ScheduleDefinition:
     status = (
-        dg.DefaultScheduleStatus.RUNNING if settings.schedule.enabled else dg.DefaultScheduleStatus.STOPPED
+        dg.DefaultScheduleStatus.RUNNING
+        if settings.schedule.enabled
+        else dg.DefaultScheduleStatus.STOPPED
     )
 
     @dg.schedule(

@@ -5,7 +5,6 @@ calls the loader, and reports counts. A file that cannot be read fails the asset
 message naming the file, and the loader's transaction leaves nothing of those days half-written.
 """
 
-
 from collections.abc import Callable
 from datetime import date
 
@@ -102,7 +101,9 @@ def _folder_source_asset(source: Source, settings: Settings, partitions: dg.Part
         backfill_policy=SINGLE_RUN,
         pool=WAREHOUSE_POOL,
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         result = _run_loader(context, warehouse, settings, source.name, loader)
         start, end = partition_days(context)
         return dg.MaterializeResult(metadata=_metadata(result, start, end))
@@ -116,7 +117,12 @@ def _shopify_orders_asset(settings: Settings, partitions: dg.PartitionsDefinitio
     @dg.multi_asset(
         name="raw_shopify_orders",
         specs=[
-            dg.AssetSpec(raw_key(table), group_name=INGEST_GROUP, description=table.description, kinds={"duckdb", "python"})
+            dg.AssetSpec(
+                raw_key(table),
+                group_name=INGEST_GROUP,
+                description=table.description,
+                kinds={"duckdb", "python"},
+            )
             for table in SHOPIFY_ORDER_TABLES
         ],
         partitions_def=partitions,
@@ -133,7 +139,9 @@ def _shopify_orders_asset(settings: Settings, partitions: dg.PartitionsDefinitio
             lambda con, start, end, ctx: load_shopify_orders(con, source_dir, start, end, ctx),
         )
         start, end = partition_days(context)
-        yield dg.MaterializeResult(asset_key=raw_key(SHOPIFY_ORDERS), metadata=_metadata(result, start, end))
+        yield dg.MaterializeResult(
+            asset_key=raw_key(SHOPIFY_ORDERS), metadata=_metadata(result, start, end)
+        )
         for table in SHOPIFY_ORDER_TABLES[1:]:
             yield dg.MaterializeResult(asset_key=raw_key(table))
 
@@ -160,7 +168,9 @@ def _generic_transactions_asset(settings: Settings, partitions: dg.PartitionsDef
         backfill_policy=SINGLE_RUN,
         pool=WAREHOUSE_POOL,
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def _asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
         result = _run_loader(
             context,
             warehouse,
@@ -174,11 +184,12 @@ def _generic_transactions_asset(settings: Settings, partitions: dg.PartitionsDef
     return _asset
 
 
-def ingest_assets(settings: Settings, partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def ingest_assets(
+    settings: Settings, partitions: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
     """Every folder source (an absent folder loads nothing), and the generic file if configured."""
     assets = [_folder_source_asset(source, settings, partitions) for source in FILE_SOURCES]
     assets.append(_shopify_orders_asset(settings, partitions))
     if settings.sources.transactions is not None:
         assets.append(_generic_transactions_asset(settings, partitions))
     return assets
-

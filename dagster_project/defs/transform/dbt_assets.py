@@ -5,7 +5,6 @@ assets (`raw/pos_tickets`), so the graph runs from landing files to marts. Group
 folders (staging, intermediate, marts, pii).
 """
 
-
 import json
 import subprocess
 from collections.abc import Mapping
@@ -51,8 +50,15 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
     if manifest.exists() and not _sources_newer_than(manifest, project.project_dir):
         return manifest
     completed = subprocess.run(
-        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project.project_dir),
-         "--profiles-dir", str(project.profiles_dir)],
+        [
+            DBT_EXECUTABLE,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(project.project_dir),
+            "--profiles-dir",
+            str(project.profiles_dir),
+        ],
         env=dbt_environment(warehouse_path),
         capture_output=True,
         text=True,
@@ -66,7 +72,9 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
 
 def dbt_models(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
     manifest = prepare_manifest(project, settings.warehouse_path)
-    generic_channel = settings.sources.transactions.channel if settings.sources.transactions else "store"
+    generic_channel = (
+        settings.sources.transactions.channel if settings.sources.transactions else "store"
+    )
 
     @dbt_assets(
         manifest=manifest,

@@ -138,7 +138,9 @@ def _read_with_duckdb(
             store_rejects=true, rejects_table='{_REJECT_TABLE}', rejects_scan='{_REJECT_SCAN}')"""
     )
     selected = ", ".join(f"c{i}" for i in positions.values())
-    any_newline = " or ".join(f"coalesce(contains(c{i}, chr(10)), false)" for i in range(header_width))
+    any_newline = " or ".join(
+        f"coalesce(contains(c{i}, chr(10)), false)" for i in range(header_width)
+    )
     good, quoted_newlines = con.execute(
         f"select count(*), coalesce(bool_or({any_newline}), false) from csv_file"
     ).fetchone()
@@ -196,9 +198,7 @@ def _read_with_python(
             continue
         if len(record) != header_width:
             raw = "".join(lines[start - 1 : reader.line_num]).rstrip("\r\n")
-            rejects.append(
-                (start, raw, f"expected {header_width} columns, found {len(record)}")
-            )
+            rejects.append((start, raw, f"expected {header_width} columns, found {len(record)}"))
             continue
         good_lines.append(start)
         good_records.append(record)
@@ -214,4 +214,3 @@ def _read_with_python(
         }
     )
     return CsvRows(pa.table(columns), reject_table)
-

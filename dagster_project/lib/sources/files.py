@@ -108,7 +108,9 @@ def read_text_file(path: Path, name: str) -> TextFile:
         try:
             body.decode(encoding)
         except UnicodeDecodeError:
-            raise SourceFileError(name, "not a text file (neither UTF-8 nor Windows-1252)") from None
+            raise SourceFileError(
+                name, "not a text file (neither UTF-8 nor Windows-1252)"
+            ) from None
     if b"\x00" in body[:4096]:
         raise SourceFileError(name, "not a text file (binary content)")
     return TextFile(path, name, raw, checksum, encoding, has_bom)

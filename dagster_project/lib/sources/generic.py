@@ -66,16 +66,21 @@ def _file_format(path: Path, spec: GenericFileSpec) -> str:
     return "parquet" if ".parquet" in suffixes or ".pq" in suffixes else "csv"
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, spec: GenericFileSpec) -> CsvRows:
+def _read_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, name: str, spec: GenericFileSpec
+) -> CsvRows:
     """A Parquet file's mapped columns as text, its row number (from 1) as the line."""
     try:
         available = {
-            row[0] for row in con.execute(
+            row[0]
+            for row in con.execute(
                 f"select name from parquet_schema({sql_literal(str(path))})"
             ).fetchall()
         }
     except duckdb.Error as error:
-        raise SourceFileError(name, f"not a readable Parquet file ({str(error).splitlines()[0]})") from None
+        raise SourceFileError(
+            name, f"not a readable Parquet file ({str(error).splitlines()[0]})"
+        ) from None
     missing = [f for c, f in spec.columns.items() if f not in available and c == "ordered_at"]
     if missing:
         raise SourceFileError(name, f"missing required column {missing[0]}")
@@ -162,11 +167,15 @@ def load_generic_transactions(
         delete_days(con, "transactions", (raw, quarantine), start, end, undated_files=file_names)
         insert_raw(con, GENERIC_TRANSACTIONS, CHECKED_TABLE, ctx)
         insert_quarantine(con, "transactions", CHECKED_TABLE)
-        insert_ingest_log(con, "transactions", raw, quarantine, start, end, undated_files=file_names)
+        insert_ingest_log(
+            con, "transactions", raw, quarantine, start, end, undated_files=file_names
+        )
     return summarize(con, "transactions", quarantine, start, end, undated_files=file_names)
 
 
-def date_span(con: duckdb.DuckDBPyConnection, spec: GenericFileSpec, landing_dir: Path) -> tuple[date, date] | None:
+def date_span(
+    con: duckdb.DuckDBPyConnection, spec: GenericFileSpec, landing_dir: Path
+) -> tuple[date, date] | None:
     """First and last order day in the files (for a run with no dates given), or None."""
     days: list[date] = []
     for path in matching_files(spec, landing_dir):
@@ -174,13 +183,17 @@ def date_span(con: duckdb.DuckDBPyConnection, spec: GenericFileSpec, landing_dir
         if _file_format(path, spec) == "parquet":
             rows = _read_parquet(con, path, name, spec).rows
         else:
-            rows = read_csv_rows(con, read_text_file(path, name), spec.columns, ["ordered_at"], spec.delimiter).rows
-        text = rows.select(["ordered_at"])
+            rows = read_csv_rows(
+                con, read_text_file(path, name), spec.columns, ["ordered_at"], spec.delimiter
+            ).rows
+        con.register("ordered_at_values", rows.select(["ordered_at"]))
         parse = (
             f"try_strptime(trim(ordered_at), {sql_literal(spec.timestamp_format)})"
             if spec.timestamp_format
             else "try_cast(trim(ordered_at) as timestamp)"
         )
-        low, high = con.execute(f"select min(cast({parse} as date)), max(cast({parse} as date)) from text").fetchone()
+        low, high = con.execute(
+            f"select min(cast({parse} as date)), max(cast({parse} as date)) from ordered_at_values"
+        ).fetchone()
         days += [d for d in (low, high) if d is not None]
     return (min(days), max(days)) if days else None

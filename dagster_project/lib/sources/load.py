@@ -92,17 +92,20 @@ def append_rows(
 ) -> None:
     """Add one file's text rows and unreadable records to the batch."""
     con.execute(f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256])
-    rows_view, rejects_view = rows.rows, rows.rejects  # noqa: F841 (read by DuckDB by name)
+    con.register("file_rows", rows.rows)
+    con.register("file_rejects", rows.rejects)
     con.execute(
         f"insert into {TEXT_TABLE} by name "
-        "select cast(? as date) as partition_date, ? as source_file, * from rows_view",
+        "select cast(? as date) as partition_date, ? as source_file, * from file_rows",
         [day, file.name],
     )
     con.execute(
         f"insert into {REJECTS_TABLE} by name "
-        "select cast(? as date) as partition_date, ? as source_file, * from rejects_view",
+        "select cast(? as date) as partition_date, ? as source_file, * from file_rejects",
         [day, file.name],
     )
+    con.unregister("file_rows")
+    con.unregister("file_rejects")
 
 
 def collect_csv_days(
@@ -129,7 +132,9 @@ def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[st
     if derived.derivation == "email_normalized":
         return contacts.normalize_emails
     if derived.derivation == "email_is_valid":
-        return lambda values: {k: v is not None for k, v in contacts.normalize_emails(values).items()}
+        return lambda values: {
+            k: v is not None for k, v in contacts.normalize_emails(values).items()
+        }
     if derived.derivation == "phone_e164":
         return lambda values: contacts.phones_e164(values, ctx.default_region)
     raise ValueError(f"unknown derivation {derived.derivation}")
@@ -212,12 +217,19 @@ def delete_days(
         params.append(list(undated_files))
     for table in tables:
         con.execute(f"delete from {table} where {condition}", params)
-    con.execute(f"delete from ops.ingest_log where source = ? and ({condition})", [log_source, *params])
+    con.execute(
+        f"delete from ops.ingest_log where source = ? and ({condition})", [log_source, *params]
+    )
 
 
 def insert_ingest_log(
-    con: duckdb.DuckDBPyConnection, log_source: str, raw_table: str, quarantine_table: str,
-    start: date, end: date, undated_files: Sequence[str] = (),
+    con: duckdb.DuckDBPyConnection,
+    log_source: str,
+    raw_table: str,
+    quarantine_table: str,
+    start: date,
+    end: date,
+    undated_files: Sequence[str] = (),
 ) -> None:
     """One row per delivered file and day: rows read = rows loaded + rows quarantined."""
     scope = "partition_date between ? and ?"
@@ -251,8 +263,12 @@ def insert_ingest_log(
 
 
 def summarize(
-    con: duckdb.DuckDBPyConnection, log_source: str, quarantine_table: str,
-    start: date, end: date, undated_files: Sequence[str] = (),
+    con: duckdb.DuckDBPyConnection,
+    log_source: str,
+    quarantine_table: str,
+    start: date,
+    end: date,
+    undated_files: Sequence[str] = (),
 ) -> LoadResult:
     scope = "partition_date between ? and ?"
     params: list = [start, end]

@@ -44,23 +44,50 @@ _TEXT = "VARCHAR"
 ORDER_STRUCTURE = {
     **{
         f: _TEXT
-        for f in (
-            "id name email phone created_at updated_at processed_at cancelled_at cancel_reason "
-            "financial_status fulfillment_status currency source_name taxes_included "
-            "subtotal_price total_price total_discounts total_tax"
-        ).split()
+        for f in [
+            "id",
+            "name",
+            "email",
+            "phone",
+            "created_at",
+            "updated_at",
+            "processed_at",
+            "cancelled_at",
+            "cancel_reason",
+            "financial_status",
+            "fulfillment_status",
+            "currency",
+            "source_name",
+            "taxes_included",
+            "subtotal_price",
+            "total_price",
+            "total_discounts",
+            "total_tax",
+        ]
     },
     "customer": {"id": _TEXT, "email": _TEXT, "phone": _TEXT},
     "discount_codes": [{"code": _TEXT}],
     "line_items": [
-        {f: _TEXT for f in "id product_id variant_id sku title quantity price total_discount".split()}
+        {
+            f: _TEXT
+            for f in [
+                "id",
+                "product_id",
+                "variant_id",
+                "sku",
+                "title",
+                "quantity",
+                "price",
+                "total_discount",
+            ]
+        }
     ],
     "refunds": [
         {
             "id": _TEXT,
             "created_at": _TEXT,
             "refund_line_items": [
-                {f: _TEXT for f in "id line_item_id quantity subtotal total_tax".split()}
+                {f: _TEXT for f in ["id", "line_item_id", "quantity", "subtotal", "total_tax"]}
             ],
         }
     ],
@@ -68,9 +95,18 @@ ORDER_STRUCTURE = {
 CUSTOMER_STRUCTURE = {
     **{
         f: _TEXT
-        for f in (
-            "id email phone first_name last_name created_at updated_at state verified_email tags"
-        ).split()
+        for f in [
+            "id",
+            "email",
+            "phone",
+            "first_name",
+            "last_name",
+            "created_at",
+            "updated_at",
+            "state",
+            "verified_email",
+            "tags",
+        ]
     },
     "email_marketing_consent": {"state": _TEXT, "opt_in_level": _TEXT, "consent_updated_at": _TEXT},
     "default_address": {"zip": _TEXT, "city": _TEXT, "country_code": _TEXT},
@@ -99,7 +135,9 @@ def read_json_lines(file: TextFile) -> tuple[pa.Table, pa.Table]:
             continue
         numbers.append(number)
         records.append(line)
-    good = pa.table({"source_line": pa.array(numbers, pa.int64()), "record": pa.array(records, pa.string())})
+    good = pa.table(
+        {"source_line": pa.array(numbers, pa.int64()), "record": pa.array(records, pa.string())}
+    )
     bad = pa.table(
         {
             "source_line": pa.array(bad_numbers, pa.int64()),
@@ -127,16 +165,22 @@ def _collect_json_days(
         for path in day_files(source_dir, day, pattern):
             file = read_text_file(path, relative_name(path, ctx.landing_dir))
             good, bad = read_json_lines(file)
-            con.execute(f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256])
             con.execute(
-                f"insert into {JSON_TABLE} select ?, ?, source_line, record from good",
+                f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256]
+            )
+            con.register("json_lines", good)
+            con.register("json_rejects", bad)
+            con.execute(
+                f"insert into {JSON_TABLE} select ?, ?, source_line, record from json_lines",
                 [day, file.name],
             )
             con.execute(
                 f"insert into {REJECTS_TABLE} by name "
-                "select cast(? as date) as partition_date, ? as source_file, * from bad",
+                "select cast(? as date) as partition_date, ? as source_file, * from json_rejects",
                 [day, file.name],
             )
+            con.unregister("json_lines")
+            con.unregister("json_rejects")
 
 
 def _structure(structure: dict) -> str:

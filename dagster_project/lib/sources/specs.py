@@ -466,7 +466,9 @@ QUARANTINE_REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason("bad_type", "a value does not parse as its column's type"),
     QuarantineReason("negative_amount", "a price or amount that must not be negative is"),
     QuarantineReason("zero_quantity", "a line with quantity 0"),
-    QuarantineReason("amount_mismatch", "line_amount differs from quantity x unit_price - discount"),
+    QuarantineReason(
+        "amount_mismatch", "line_amount differs from quantity x unit_price - discount"
+    ),
     QuarantineReason("date_out_of_range", "a date outside the pipeline's history window"),
     QuarantineReason("duplicate_row", "a second copy of a record already in the batch"),
     QuarantineReason("malformed_record", "the record does not parse (columns, quotes, JSON)"),

@@ -1,0 +1,42 @@
+# Set-up is part of every target: a fresh clone needs only Python 3.11 and make.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+# uv installs the locked environment; when it is missing it is installed with pip.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+# Nothing may call the network at run time: telemetry off for dbt, Dagster (dagster.yaml) and GX.
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DBT_VERSION_CHECK := false
+export GX_ANALYTICS_ENABLED := false
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help setup run test lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/loyalty: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --python python3.11
+	@touch $@
+
+setup: $(BIN)/loyalty  ## create .venv from uv.lock
+
+run: setup  ## generate the demo data and run the whole pipeline on it
+	$(BIN)/loyalty demo
+
+test: setup  ## the whole test suite
+	$(BIN)/pytest
+
+lint: setup  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:  ## remove generated data, the warehouse and dbt artefacts (keeps .venv)
+	rm -rf data .dagster dbt/target dbt/logs

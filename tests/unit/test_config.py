@@ -1,0 +1,72 @@
+from pathlib import Path
+
+import pytest
+
+from dagster_project.config import ConfigError, load_settings, settings_from_dict
+
+MINIMAL = """\
+timezone: Europe/Madrid
+landing_dir: landing            # absent folders = sources not delivered
+warehouse: {path: warehouse.duckdb}
+exports_dir: exports
+sources:
+  transactions:                 # the generic source
+    path: sales/*.csv           # glob; csv or parquet by extension, or format: csv|parquet
+    columns: {customer_id: CustomerID, order_id: InvoiceNo, ordered_at: InvoiceDate, amount: Total}
+    # instead of amount: quantity: Quantity, unit_price: UnitPrice (amount = quantity × unit_price)
+clv: {model: bgnbd, time_unit: W, holdout_days: 91}
+"""
+
+
+def test_the_minimal_config_of_the_design_loads_with_paths_beside_it(tmp_path: Path):
+    config = tmp_path / "loyalty.yml"
+    config.write_text(MINIMAL, encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert settings.landing_path == tmp_path / "landing"
+    assert settings.sources.transactions.columns.mapped()["order_id"] == "InvoiceNo"
+    assert settings.folder_source_dir("pos_tickets") == tmp_path / "landing" / "pos" / "tickets"
+    assert settings.clv.time_unit == "W"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"clv": {"modle": "bgnbd"}}, "clv.modle: unknown key"),
+        ({"clv": {"model": "magic"}}, "clv.model: Input should be"),
+        ({"timezone": "Mars/Olympus"}, "timezone: unknown timezone 'Mars/Olympus'"),
+        (
+            {"sources": {"transactions": {"path": "x.csv"}}},
+            "sources.transactions.columns: required key is missing",
+        ),
+        ({"sources": {"tickets": {}}}, "sources.tickets: unknown key"),
+        (
+            {
+                "sources": {
+                    "transactions": {"path": "x", "columns": {"ordered_at": "d", "quantity": "q"}}
+                }
+            },
+            "map both quantity and unit_price",
+        ),
+        ({"start_date": "yesterday"}, "start_date:"),
+    ],
+)
+def test_a_bad_key_or_value_is_rejected_naming_the_key(data, message):
+    with pytest.raises(ConfigError) as error:
+        settings_from_dict(data)
+    assert message in str(error.value)
+
+
+def test_a_missing_file_and_bad_yaml_are_one_line_errors(tmp_path: Path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "absent.yml")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("timezone: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_settings(broken)
+    assert "line" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_the_repository_demo_config_is_valid():
+    settings = load_settings(Path(__file__).resolve().parents[2] / "loyalty.yml")
+    assert settings.start_date.isoformat() == "2024-01-01"
