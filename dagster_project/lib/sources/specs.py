@@ -95,17 +95,17 @@ def _keyed(name: str, from_column: str, namespace: str) -> DerivedColumn:
     )
 
 
-def _email_columns(from_column: str = "email") -> tuple[DerivedColumn, ...]:
+def _email_columns(from_column: str = "email", prefix: str = "") -> tuple[DerivedColumn, ...]:
     return (
         DerivedColumn(
-            "email_normalized",
+            f"{prefix}email_normalized",
             "VARCHAR",
             "email_normalized",
             from_column,
             description="lower-cased, trimmed address when syntactically valid, else null",
         ),
         DerivedColumn(
-            "is_email_valid",
+            f"{prefix}is_email_valid",
             "BOOLEAN",
             "email_is_valid",
             from_column,
@@ -114,9 +114,9 @@ def _email_columns(from_column: str = "email") -> tuple[DerivedColumn, ...]:
     )
 
 
-def _phone_column(from_column: str = "phone") -> DerivedColumn:
+def _phone_column(from_column: str = "phone", prefix: str = "") -> DerivedColumn:
     return DerivedColumn(
-        "phone_e164",
+        f"{prefix}phone_e164",
         "VARCHAR",
         "phone_e164",
         from_column,
@@ -307,7 +307,11 @@ SHOPIFY_ORDERS = Source(
         Column("discount_codes", "VARCHAR", False, "codes of `discount_codes`, comma-separated"),
     ),
     batch_key=("order_id", "updated_at"),
-    derived=(_keyed("customer_key", "customer_id", "shopify"),),
+    derived=(
+        _keyed("customer_key", "customer_id", "shopify"),
+        *_email_columns("customer_email", prefix="customer_"),
+        _phone_column("customer_phone", prefix="customer_"),
+    ),
     event_column="created_at",
 )
 

@@ -1,0 +1,81 @@
+{#-
+    One row per ticket or order, net of its returns and refunds. Money is decimal(18,2);
+    amounts are null only for a generic transaction whose source gives no values at all.
+-#}
+
+with
+
+transaction_lines as (
+
+    select * from {{ ref('fct_transaction_lines') }}
+
+),
+
+aggregated as (
+
+    select
+        transaction_id,
+        max(source) as source,
+        max(channel) as channel,
+        max(customer_key) as customer_key,
+        max(store_id) as store_id,
+        min(ordered_at) as ordered_at,
+        count(*) as line_count,
+        sum(quantity) as units,
+        count(line_amount) as valued_line_count,
+        sum(case when line_type = 'sale' then 1 else 0 end) as sale_line_count,
+        coalesce(sum(case when line_type = 'sale' then line_amount end), 0) as gross_amount,
+        coalesce(sum(case when line_type = 'sale' then discount_amount end), 0) as discount_amount,
+        coalesce(
+            -1 * sum(case when line_type <> 'sale' then line_amount end), 0
+        ) as returned_amount,
+        coalesce(sum(case when is_prescription then line_amount end), 0) as prescription_net_amount,
+        max(case when line_type = 'sale' then coupon_code end) as coupon_code
+    from transaction_lines
+    group by transaction_id
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        transaction_id,
+        customer_key,
+        store_id,
+
+        ---------- text
+        source,
+        channel,
+        coupon_code,
+
+        ---------- numerics
+        line_count,
+        cast(units as decimal(18, 3)) as units,
+        {% for amount in ['gross_amount', 'discount_amount', 'returned_amount'] -%}
+        case
+            when valued_line_count > 0 then cast({{ amount }} as {{ loyalty.type_money() }})
+        end as {{ amount }},
+        {% endfor -%}
+        case
+            when valued_line_count > 0
+                then cast(gross_amount - returned_amount as {{ loyalty.type_money() }})
+        end as net_amount,
+        case
+            when valued_line_count > 0
+                then cast(prescription_net_amount as {{ loyalty.type_money() }})
+        end as prescription_net_amount,
+
+        ---------- booleans
+        coupon_code is not null as has_coupon,
+        sale_line_count = 0 as is_orphan_return,
+
+        ---------- dates and timestamps
+        ordered_at,
+        cast(ordered_at as date) as order_date
+
+    from aggregated
+
+)
+
+select * from final

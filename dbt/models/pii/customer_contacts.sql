@@ -1,0 +1,147 @@
+{#-
+    One row per person with a contact record (a loyalty-card member, a Shopify customer, or both):
+    the card's values first, the matched Shopify customer's as fallback. An email address travels
+    with its own consent: the card's address and email_opt_in when the card has a valid address,
+    else the Shopify address and its email_marketing_consent. Unsubscribes and erasure requests
+    are applied by the consumers (exports), not here.
+-#}
+
+with
+
+identities as (
+
+    select * from {{ ref('int_customer_identities_resolved') }}
+
+),
+
+members as (
+
+    select * from {{ ref('stg_pos__members') }}
+
+),
+
+shopify_customers as (
+
+    select * from {{ ref('int_shopify_customers_unioned') }}
+
+),
+
+-- A person's Shopify record: the one with an account record, most recently updated.
+online_ranked as (
+
+    select
+        identities.customer_key,
+        shopify_customers.*,
+        row_number() over (
+            partition by identities.customer_key
+            order by
+                shopify_customers.has_customer_record desc,
+                shopify_customers.updated_at desc,
+                shopify_customers.shopify_customer_key
+        ) as recency_rank
+    from identities
+    inner join shopify_customers
+        on identities.source_key = shopify_customers.shopify_customer_key
+    where identities.source_system = 'shopify'
+
+),
+
+online as (
+
+    select * from online_ranked
+    where recency_rank = 1
+
+),
+
+people as (
+
+    select card_key as customer_key from members
+
+    union
+
+    select customer_key from online
+
+),
+
+joined as (
+
+    select
+        people.customer_key,
+        members.card_key is not null as has_member_record,
+        case
+            when members.is_email_valid then 'card'
+            when online.is_email_valid then 'shopify'
+            when members.email is not null then 'card'
+            when online.email is not null then 'shopify'
+        end as email_source,
+
+        members.first_name as card_first_name,
+        members.last_name as card_last_name,
+        members.email as card_email,
+        members.email_normalized as card_email_normalized,
+        members.is_email_valid as card_is_email_valid,
+        members.has_email_opt_in as card_email_opt_in,
+        members.updated_at as card_updated_at,
+        members.phone_e164 as card_phone_e164,
+        members.birth_date,
+        members.postal_code as card_postal_code,
+        members.marital_status,
+
+        online.first_name as online_first_name,
+        online.last_name as online_last_name,
+        online.email as online_email,
+        online.email_normalized as online_email_normalized,
+        online.is_email_valid as online_is_email_valid,
+        online.has_email_opt_in as online_email_opt_in,
+        online.email_marketing_consent_updated_at as online_consent_updated_at,
+        online.phone_e164 as online_phone_e164,
+        online.postal_code as online_postal_code
+    from people
+    left join members
+        on people.customer_key = members.card_key
+    left join online
+        on people.customer_key = online.customer_key
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        customer_key,
+
+        ---------- text
+        coalesce(card_first_name, online_first_name) as first_name,
+        coalesce(card_last_name, online_last_name) as last_name,
+        case when email_source = 'card' then card_email else online_email end as email,
+        case
+            when email_source = 'card' then card_email_normalized
+            else online_email_normalized
+        end as email_normalized,
+        coalesce(card_phone_e164, online_phone_e164) as phone_e164,
+        coalesce(card_postal_code, online_postal_code) as postal_code,
+        marital_status,
+        case when has_member_record then 'card' else 'shopify' end as contact_source,
+
+        ---------- booleans
+        coalesce(
+            case when email_source = 'card' then card_is_email_valid else online_is_email_valid end,
+            false
+        ) as is_email_valid,
+        coalesce(
+            case when email_source = 'card' then card_email_opt_in else online_email_opt_in end,
+            false
+        ) as email_opt_in,
+
+        ---------- dates and timestamps
+        birth_date,
+        case
+            when email_source = 'card' then card_updated_at
+            else online_consent_updated_at
+        end as consent_updated_at
+
+    from joined
+
+)
+
+select * from final

@@ -1,0 +1,52 @@
+with
+
+source as (
+
+    select * from {{ source('catalog', 'products') }}
+
+),
+
+latest as (
+
+    -- Each delivery is a snapshot of the catalogue: the latest row per sku wins.
+    select
+        *,
+        row_number() over (
+            partition by sku
+            order by partition_date desc, source_file desc, source_line desc
+        ) as delivery_rank
+    from source
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        sku,
+
+        ---------- text
+        product_name,
+        category,
+        subcategory,
+        brand,
+
+        ---------- numerics
+        list_price as list_price_amount,
+        vat_rate,
+
+        ---------- booleans
+        is_prescription,
+        is_active,
+
+        ---------- lineage
+        partition_date,
+        source_file,
+        source_line
+
+    from latest
+    where delivery_rank = 1
+
+)
+
+select * from final

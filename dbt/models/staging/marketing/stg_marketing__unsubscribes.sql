@@ -1,0 +1,47 @@
+with
+
+source as (
+
+    select * from {{ source('marketing', 'unsubscribes') }}
+
+),
+
+latest as (
+
+    -- The same opt-out reported in two deliveries is one opt-out.
+    select
+        *,
+        row_number() over (
+            partition by email, unsubscribed_at
+            order by partition_date desc, source_file desc, source_line desc
+        ) as delivery_rank
+    from source
+
+),
+
+final as (
+
+    select
+        ---------- text
+        email,
+        email_normalized,
+        lower(trim(source_tool)) as source_tool,
+        reason,
+
+        ---------- booleans
+        coalesce(is_email_valid, false) as is_email_valid,
+
+        ---------- timestamps
+        unsubscribed_at,
+
+        ---------- lineage
+        partition_date,
+        source_file,
+        source_line
+
+    from latest
+    where delivery_rank = 1
+
+)
+
+select * from final

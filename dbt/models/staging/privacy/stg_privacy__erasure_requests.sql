@@ -1,0 +1,50 @@
+with
+
+source as (
+
+    select * from {{ source('privacy', 'erasure_requests') }}
+
+),
+
+latest as (
+
+    select
+        *,
+        row_number() over (
+            partition by request_id
+            order by partition_date desc, source_file desc, source_line desc
+        ) as delivery_rank
+    from source
+
+),
+
+final as (
+
+    -- The person is named by keys and the normalised address only: the clear card and
+    -- Shopify ids stay in raw.
+    select
+        ----------  ids
+        request_id,
+        card_key,
+        shopify_customer_key,
+
+        ---------- text
+        email_normalized,
+
+        ---------- booleans
+        coalesce(is_email_valid, false) as is_email_valid,
+
+        ---------- timestamps
+        requested_at,
+
+        ---------- lineage
+        partition_date,
+        source_file,
+        source_line
+
+    from latest
+    where delivery_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,691 @@
+"""The dbt project built over a small hand-made warehouse, and over empty raw tables.
+
+The fixture is what ingest would have written for a few days of a small pharmacy chain: tickets
+with a return to its original and an orphan return, an anonymous ticket, a file delivered twice,
+member versions, Shopify orders with a refund, a cancellation and re-delivered versions, customers
+matching cards by email and by phone (written differently), an order-only customer, a catalogue
+with an unknown sku, and a generic flat-sales file. Each test asserts the marts' values.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dagster_project.lib.contacts import normalize_email, phone_e164
+from dagster_project.lib.sources.specs import SOURCES_BY_NAME
+from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+D = Decimal
+ts = datetime.fromisoformat
+
+
+# ---------------------------------------------------------------------------------------------
+# Raw rows, as ingest writes them (keys are stand-ins for the keyed hashes)
+# ---------------------------------------------------------------------------------------------
+
+# Hand-laid rows read better as tables than one field per line.
+# fmt: off
+
+
+def _file(
+    table: str, day: str, file_name: str, records: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows of one delivered file, with their lineage (CSV records start at line 2)."""
+    first_line = 1 if SOURCES_BY_NAME[table].format == "jsonl" else 2
+    folder = SOURCES_BY_NAME[table].landing_path or "sales"
+    return [
+        {
+            "partition_date": date.fromisoformat(day),
+            "source_file": f"{folder}/date={day}/{file_name}",
+            "source_line": first_line + i,
+            **record,
+        }
+        for i, record in enumerate(records)
+    ]
+
+
+STORES = _file(
+    "pos_stores",
+    "2025-03-01",
+    "stores.csv",
+    [
+        {"store_id": "S01", "store_name": "Farmacia Centro", "city": "Madrid",
+         "province": "Madrid", "postal_code": "28013", "opened_on": date(2010, 4, 1)},
+        {"store_id": "S02", "store_name": "Farmacia Gràcia", "city": "Barcelona",
+         "province": "Barcelona", "postal_code": "08012", "opened_on": date(2015, 9, 15)},
+    ],
+)
+
+PRODUCTS = _file(
+    "catalog_products",
+    "2025-02-28",
+    "products.csv",
+    [
+        {"sku": "P001", "product_name": "Crema hidratante 50 ml", "category": "Dermocosmética",
+         "is_prescription": False, "list_price": D("12.50"), "vat_rate": D("21"), "is_active": True},
+        {"sku": "P003", "product_name": "Protector solar SPF50", "category": "Dermocosmética",
+         "is_prescription": False, "list_price": D("17.90"), "vat_rate": D("21"), "is_active": True},
+    ],
+) + _file(
+    "catalog_products",
+    "2025-03-01",
+    "products.csv",
+    [
+        {"sku": "P001", "product_name": "Crema hidratante 50 ml", "category": "Dermocosmética",
+         "is_prescription": False, "list_price": D("12.50"), "vat_rate": D("21"), "is_active": True},
+        {"sku": "P002", "product_name": "Ibuprofeno 600 mg 40 comp.", "category": "Medicamentos",
+         "subcategory": "Analgésicos", "is_prescription": True, "list_price": D("4.20"),
+         "vat_rate": D("4"), "is_active": True},
+        {"sku": "P003", "product_name": "Protector solar SPF50", "category": "Dermocosmética",
+         "is_prescription": False, "list_price": D("18.90"), "vat_rate": D("21"), "is_active": True},
+        {"sku": "P004", "product_name": "Vitamina C 1000 mg", "category": "Nutrición",
+         "is_prescription": False, "list_price": D("9.95"), "vat_rate": D("10"), "is_active": True},
+    ],
+)
+
+_ANA_CARD = {
+    "card_id": "1001", "card_key": "ck_1001", "enrolled_on": date(2024, 5, 10),
+    "first_name": "Ana", "last_name": "García", "birth_date": date(1985, 7, 14),
+    "email": "Ana.Garcia@example.com ", "email_normalized": "ana.garcia@example.com",
+    "is_email_valid": True, "phone": "612 345 678", "phone_e164": "+34612345678",
+    "postal_code": "28001", "marital_status": "married", "home_store_id": "S01",
+    "sms_opt_in": False,
+}
+_DAVID_CARD = {
+    "card_id": "1004", "card_key": "ck_1004", "enrolled_on": date(2022, 11, 3),
+    "updated_at": ts("2022-11-03 17:00:00"), "first_name": "David", "last_name": "Sanz",
+    "birth_date": date(1970, 1, 30), "email": "david@example.com",
+    "email_normalized": "david@example.com", "is_email_valid": True, "postal_code": "41004",
+    "marital_status": "Widowed", "home_store_id": "S02", "email_opt_in": False,
+}
+MEMBERS = _file(
+    "pos_members",
+    "2024-05-10",
+    "members.csv",
+    [
+        {**_ANA_CARD, "updated_at": ts("2024-05-10 10:00:00"), "email_opt_in": False},
+        _DAVID_CARD,
+    ],
+) + _file(
+    "pos_members",
+    "2025-02-01",
+    "members.csv",
+    [
+        # Ana gives her consent; David's record is delivered again unchanged.
+        {**_ANA_CARD, "updated_at": ts("2025-02-01 09:30:00"), "email_opt_in": True},
+        _DAVID_CARD,
+        {"card_id": "1002", "card_key": "ck_1002", "enrolled_on": date(2023, 1, 15),
+         "updated_at": ts("2023-01-15 12:00:00"), "first_name": "Beatriz", "last_name": "López",
+         "birth_date": date(1992, 3, 2), "phone": "+34 622-111-222", "phone_e164": "+34622111222",
+         "postal_code": "8012", "marital_status": "single", "home_store_id": "S02",
+         "is_email_valid": False, "email_opt_in": False},
+        {"card_id": "1003", "card_key": "ck_1003", "enrolled_on": date(2025, 1, 20),
+         "updated_at": ts("2025-01-20 16:45:00"), "first_name": "Carlos", "last_name": "Ruiz",
+         "email": "carlos@example.com", "email_normalized": "carlos@example.com",
+         "is_email_valid": True, "postal_code": "28045", "home_store_id": "S01",
+         "email_opt_in": True},
+    ],
+)
+
+
+def _ticket_line(ticket: str, line: int, store: str, at: str, card: str | None, sku: str,
+                 qty: int, price: str, discount: str | None = None, **extra: Any) -> dict:
+    discount_amount = D(discount) if discount else None
+    return {
+        "ticket_id": ticket, "line_number": line, "store_id": store, "sold_at": ts(at),
+        "card_id": card, "card_key": f"ck_{card}" if card else None, "sku": sku,
+        "quantity": qty, "unit_price": D(price), "discount_amount": discount_amount,
+        "line_amount": qty * D(price) - (discount_amount or 0), **extra,
+    }
+
+
+_T1001 = [
+    _ticket_line("T1001", 1, "S01", "2025-03-01 10:00:00", "1001", "P001", 2, "12.50", "2.50",
+                 coupon_code="SPRING5"),
+    _ticket_line("T1001", 2, "S01", "2025-03-01 10:00:00", "1001", "P002", 1, "4.20",
+                 coupon_code="SPRING5"),
+]
+TICKETS = _file(
+    "pos_tickets",
+    "2025-03-01",
+    "tickets_S01.csv",
+    [
+        *_T1001,
+        _ticket_line("T1002", 1, "S01", "2025-03-01 11:00:00", None, "P004", 1, "9.95"),
+    ],
+) + _file(
+    "pos_tickets",
+    "2025-03-02",
+    "tickets_S01_resent.csv",
+    # The store resent the previous day's file: the same lines must count once.
+    _T1001,
+) + _file(
+    "pos_tickets",
+    "2025-03-06",
+    "tickets.csv",
+    [
+        # Ana returns one cream of T1001, at its discounted price.
+        _ticket_line("R1003", 1, "S01", "2025-03-05 12:00:00", "1001", "P001", -1, "12.50",
+                     "-1.25", original_ticket_id="T1001"),
+        # Beatriz returns a sun cream bought before the history begins: an orphan return.
+        _ticket_line("R1004", 1, "S02", "2025-03-06 10:00:00", "1002", "P003", -1, "18.90",
+                     original_ticket_id="T0999"),
+        _ticket_line("T1005", 1, "S02", "2025-03-06 10:05:00", "1002", "P003", 1, "18.90"),
+        _ticket_line("T1005", 2, "S02", "2025-03-06 10:05:00", "1002", "P999", 3, "1.50"),
+        # A store missing from the store master.
+        _ticket_line("T1006", 1, "S03", "2025-03-06 18:30:00", "1004", "P004", 2, "9.95"),
+    ],
+)
+
+SHOPIFY_CUSTOMERS = _file(
+    "shopify_customers",
+    "2025-02-20",
+    "customers.jsonl",
+    [
+        {"customer_id": 7001, "customer_key": "sk_7001", "email": "ana.garcia@example.com",
+         "email_normalized": "ana.garcia@example.com", "is_email_valid": True,
+         "phone": "+34699000001", "phone_e164": "+34699000001", "first_name": "Ana",
+         "last_name": "García", "created_at": ts("2025-02-20 18:00:00"),
+         "updated_at": ts("2025-02-20 18:00:00"), "state": "enabled", "verified_email": True,
+         "email_marketing_consent_state": "subscribed",
+         "email_marketing_consent_updated_at": ts("2025-02-20 18:00:00"),
+         "default_address_zip": "28001", "default_address_country_code": "ES"},
+        {"customer_id": 7002, "customer_key": "sk_7002", "email": "bea.online@example.com",
+         "email_normalized": "bea.online@example.com", "is_email_valid": True,
+         "phone": "622111222", "phone_e164": "+34622111222", "first_name": "Bea",
+         "last_name": "López", "created_at": ts("2025-02-21 20:00:00"),
+         "updated_at": ts("2025-02-21 20:00:00"),
+         "email_marketing_consent_state": "not_subscribed", "default_address_zip": "08012",
+         "default_address_country_code": "ES"},
+        {"customer_id": 7003, "customer_key": "sk_7003", "email": "elena@example.com",
+         "email_normalized": "elena@example.com", "is_email_valid": True,
+         "first_name": "Elena", "last_name": "Martín", "created_at": ts("2025-02-22 09:00:00"),
+         "updated_at": ts("2025-02-22 09:00:00"), "email_marketing_consent_state": "subscribed",
+         "email_marketing_consent_updated_at": ts("2025-02-22 09:00:00"),
+         "default_address_zip": "46001", "default_address_country_code": "ES"},
+    ],
+) + _file(
+    "shopify_customers",
+    "2025-03-05",
+    "customers.jsonl",
+    [
+        # Elena moved to Seville.
+        {"customer_id": 7003, "customer_key": "sk_7003", "email": "elena@example.com",
+         "email_normalized": "elena@example.com", "is_email_valid": True,
+         "first_name": "Elena", "last_name": "Martín", "created_at": ts("2025-02-22 09:00:00"),
+         "updated_at": ts("2025-03-05 08:00:00"), "email_marketing_consent_state": "subscribed",
+         "email_marketing_consent_updated_at": ts("2025-02-22 09:00:00"),
+         "default_address_zip": "41001", "default_address_country_code": "ES"},
+    ],
+)
+
+
+def _order(order_id: int, customer: int | None, created: str, updated: str, subtotal: str,
+           **extra: Any) -> dict:
+    # The nested customer's contacts are normalised at ingest, with the same library calls.
+    email = normalize_email(extra.get("customer_email"))
+    return {
+        "order_id": order_id, "order_name": f"#{order_id}", "created_at": ts(created),
+        "updated_at": ts(updated), "processed_at": ts(created), "currency": "EUR",
+        "financial_status": "paid", "source_name": "web", "taxes_included": True,
+        "subtotal_price": D(subtotal), "total_price": D(subtotal) + D("3.95"),
+        "customer_id": customer, "customer_key": f"sk_{customer}" if customer else None,
+        "customer_email_normalized": email,
+        "customer_is_email_valid": email is not None if extra.get("customer_email") else None,
+        "customer_phone_e164": phone_e164(extra.get("customer_phone")),
+        **extra,
+    }
+
+
+def _order_line(order_id: int, updated: str, line_item_id: int, sku: str, qty: int, price: str,
+                discount: str = "0.00") -> dict:
+    return {
+        "order_id": order_id, "order_updated_at": ts(updated), "line_item_id": line_item_id,
+        "sku": sku, "title": sku, "quantity": qty, "price": D(price),
+        "total_discount": D(discount),
+    }
+
+
+def _orders_file(day: str, versions: list[tuple[dict, list[dict], list[dict]]]):
+    """An orders file: each version's order, line items and refund lines share file and line."""
+    orders = _file("shopify_orders", day, "orders.jsonl", [order for order, _, _ in versions])
+    lines: list[dict] = []
+    refunds: list[dict] = []
+    for order, (_, items, refund_items) in zip(orders, versions, strict=True):
+        lineage = {k: order[k] for k in ("partition_date", "source_file", "source_line")}
+        lines += [{**lineage, **item} for item in items]
+        refunds += [{**lineage, **item} for item in refund_items]
+    return orders, lines, refunds
+
+
+_5001_LINES = [
+    _order_line(5001, "2025-03-01 18:00:00", 9001, "P001", 2, "12.50", "2.50"),
+    _order_line(5001, "2025-03-01 18:00:00", 9002, "P003", 1, "18.90"),
+]
+_ORDERS_DAY1 = _orders_file(
+    "2025-03-01",
+    [
+        (_order(5001, 7001, "2025-03-01 18:00:00", "2025-03-01 18:00:00", "41.40",
+                customer_email="ana.garcia@example.com", discount_codes="SPRING5"),
+         _5001_LINES, []),
+        (_order(5002, 7002, "2025-03-01 19:00:00", "2025-03-01 19:00:00", "9.95",
+                customer_phone="+34622111222"),
+         [_order_line(5002, "2025-03-01 19:00:00", 9003, "P004", 1, "9.95")], []),
+        # A guest checkout.
+        (_order(5003, None, "2025-03-01 21:00:00", "2025-03-01 21:00:00", "17.01",
+                email="guest@example.com", discount_codes="WELCOME10"),
+         [_order_line(5003, "2025-03-01 21:00:00", 9004, "P003", 1, "18.90", "1.89")], []),
+    ],
+)
+_ORDERS_DAY2 = _orders_file(
+    "2025-03-02",
+    [
+        # 5002 is cancelled the next day.
+        (_order(5002, 7002, "2025-03-01 19:00:00", "2025-03-02 08:00:00", "9.95",
+                customer_phone="+34622111222", cancelled_at=ts("2025-03-02 08:00:00"),
+                cancel_reason="customer", financial_status="voided"),
+         [_order_line(5002, "2025-03-02 08:00:00", 9003, "P004", 1, "9.95")], []),
+        # A customer never delivered in the customers file, matching David's card by email.
+        (_order(5004, 7004, "2025-03-02 12:00:00", "2025-03-02 12:00:00", "12.50",
+                customer_email=" DAVID@example.com", customer_phone="+34 600 000 000"),
+         [_order_line(5004, "2025-03-02 12:00:00", 9005, "P001", 1, "12.50")], []),
+    ],
+)
+_ORDERS_DAY4 = _orders_file(
+    "2025-03-04",
+    [
+        # 5001 is partially refunded: one cream, at its discounted price.
+        (_order(5001, 7001, "2025-03-01 18:00:00", "2025-03-04 09:00:00", "41.40",
+                customer_email="ana.garcia@example.com", discount_codes="SPRING5",
+                financial_status="partially_refunded"),
+         [{**line, "order_updated_at": ts("2025-03-04 09:00:00")} for line in _5001_LINES],
+         [{"order_id": 5001, "order_updated_at": ts("2025-03-04 09:00:00"), "refund_id": 8001,
+           "refunded_at": ts("2025-03-04 09:00:00"), "refund_line_item_id": 8101,
+           "line_item_id": 9001, "quantity": 1, "subtotal": D("11.25"),
+           "total_tax": D("1.95")}]),
+        (_order(5005, 7003, "2025-03-04 20:00:00", "2025-03-04 20:00:00", "29.85",
+                customer_email="elena@example.com"),
+         [_order_line(5005, "2025-03-04 20:00:00", 9006, "P004", 3, "9.95")], []),
+    ],
+)
+SHOPIFY_ORDERS, SHOPIFY_ORDER_LINES, SHOPIFY_REFUND_LINES = (
+    [row for day in (_ORDERS_DAY1, _ORDERS_DAY2, _ORDERS_DAY4) for row in day[i]]
+    for i in range(3)
+)
+
+GENERIC = _file(
+    "transactions",
+    "2025-03-01",
+    "sales_2025-03.csv",
+    [
+        {"customer_id": "17850", "customer_key": "gk_17850", "order_id": "INV-1",
+         "ordered_at": ts("2025-03-01 09:00:00"), "sku": "P004", "quantity": D("2"),
+         "unit_price": D("9.95"), "store_id": "S01"},
+        {"customer_id": "17850", "customer_key": "gk_17850", "order_id": "INV-1",
+         "ordered_at": ts("2025-03-01 09:00:00"), "sku": "P001", "quantity": D("1"),
+         "amount": D("12.50"), "store_id": "S01"},
+    ],
+) + _file(
+    "transactions",
+    "2025-03-03",
+    "sales_2025-03.csv",
+    [
+        # A cancellation invoice: its own order, negative.
+        {"customer_id": "17850", "customer_key": "gk_17850", "order_id": "C-INV-2",
+         "ordered_at": ts("2025-03-03 10:00:00"), "sku": "P004", "quantity": D("-1"),
+         "unit_price": D("9.95"), "store_id": "S01"},
+        # No order id: the order is the customer and the time; a sub-cent amount.
+        {"customer_id": "20000", "customer_key": "gk_20000",
+         "ordered_at": ts("2025-03-04 10:00:00"), "amount": D("5.555"), "store_id": "S09"},
+    ],
+)
+
+FIXTURE: dict[str, list[dict[str, Any]]] = {
+    "pos_stores": STORES,
+    "catalog_products": PRODUCTS,
+    "pos_members": MEMBERS,
+    "pos_tickets": TICKETS,
+    "shopify_customers": SHOPIFY_CUSTOMERS,
+    "shopify_orders": SHOPIFY_ORDERS,
+    "shopify_order_lines": SHOPIFY_ORDER_LINES,
+    "shopify_refund_lines": SHOPIFY_REFUND_LINES,
+    "transactions": GENERIC,
+    "marketing_unsubscribes": _file(
+        "marketing_unsubscribes",
+        "2025-03-05",
+        "unsubscribes.csv",
+        [{"email": "elena@example.com", "email_normalized": "elena@example.com",
+          "is_email_valid": True, "unsubscribed_at": ts("2025-03-05 07:00:00"),
+          "source_tool": "Mailchimp"}],
+    ),
+    "privacy_erasure_requests": _file(
+        "privacy_erasure_requests",
+        "2025-03-06",
+        "erasure.csv",
+        [{"request_id": "ER-1", "requested_at": ts("2025-03-06 08:00:00"),
+          "email": "someone@example.com", "email_normalized": "someone@example.com",
+          "is_email_valid": True}],
+    ),
+}
+
+# What the marts must say about the fixture (computed by hand from the rows above).
+POS_NET = D("49.80")  # 22.50 + 4.20 + 9.95 − 11.25 − 18.90 + 18.90 + 4.50 + 19.90
+SHOPIFY_NET = D("89.51")  # 5001: 41.40 − 11.25; 5003: 17.01; 5004: 12.50; 5005: 29.85
+GENERIC_NET = D("28.01")  # 19.90 + 12.50 − 9.95 + 5.56
+# fmt: on
+
+
+def insert_raw(con: duckdb.DuckDBPyConnection, rows_by_table: Mapping[str, list[dict]]) -> None:
+    for table, table_rows in rows_by_table.items():
+        columns = [name for name, _ in SOURCES_BY_NAME[table].raw_columns()]
+        unknown = {key for row in table_rows for key in row} - set(columns)
+        assert not unknown, f"raw.{table} has no column(s) {sorted(unknown)}"
+        con.executemany(
+            f"insert into raw.{table} ({', '.join(map(quote_ident, columns))}) "
+            f"values ({', '.join('?' for _ in columns)})",
+            [[row.get(column) for column in columns] for row in table_rows],
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Running dbt
+# ---------------------------------------------------------------------------------------------
+
+
+def dbt_build(warehouse: Path, work_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`dbt build` on the warehouse file, with target and logs in work_dir, no network calls."""
+    env = {
+        **os.environ,
+        "LOYALTY_WAREHOUSE_PATH": str(warehouse),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_VERSION_CHECK": "false",
+    }
+    return subprocess.run(
+        [
+            str(DBT_EXECUTABLE),
+            "build",
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(work_dir / "target"),
+            "--log-path",
+            str(work_dir / "logs"),
+        ],
+        cwd=DBT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def build_warehouse(work_dir: Path, rows_by_table: Mapping[str, list[dict]]) -> Path:
+    work_dir.mkdir(parents=True, exist_ok=True)
+    warehouse = work_dir / "warehouse.duckdb"
+    con = connect(warehouse)
+    try:
+        ensure_ingest_tables(con)
+        insert_raw(con, rows_by_table)
+    finally:
+        con.close()
+    result = dbt_build(warehouse, work_dir)
+    assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-8000:]}\n{result.stderr}"
+    return warehouse
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = build_warehouse(tmp_path_factory.mktemp("dbt_fixture"), FIXTURE)
+    con = duckdb.connect(str(path), read_only=True)
+    yield con
+    con.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> list[dict[str, Any]]:
+    cursor = con.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, *params: Any) -> dict[str, Any]:
+    result = rows(con, sql, *params)
+    assert len(result) == 1, f"expected one row, got {result}"
+    return result[0]
+
+
+def transaction(con: duckdb.DuckDBPyConnection, transaction_id: str) -> dict[str, Any]:
+    return one(con, "select * from marts.fct_transactions where transaction_id = ?", transaction_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------------
+
+
+def test_net_revenue_reconciles_per_source(warehouse):
+    totals = {
+        r["source"]: r["net_amount"]
+        for r in rows(
+            warehouse,
+            "select source, sum(net_amount) as net_amount from marts.fct_transactions group by 1",
+        )
+    }
+    assert totals == {"pos": POS_NET, "shopify": SHOPIFY_NET, "generic": GENERIC_NET}
+
+
+def test_matched_person_has_one_key_across_card_and_online(warehouse):
+    keys = rows(
+        warehouse,
+        "select transaction_id, customer_key from marts.fct_transactions "
+        "where transaction_id in ('pos:T1001', 'shopify:5001') order by 1",
+    )
+    assert keys == [
+        {"transaction_id": "pos:T1001", "customer_key": "ck_1001"},
+        {"transaction_id": "shopify:5001", "customer_key": "ck_1001"},
+    ]
+    ana = one(warehouse, "select * from marts.dim_customers where customer_key = 'ck_1001'")
+    assert ana["has_card"] and ana["has_online_account"]
+    assert ana["orders_count"] == 2
+    assert ana["net_revenue_amount"] == D("45.60")  # T1001 15.45 + order 5001 30.15
+    assert ana["first_order_date"] == ana["last_order_date"] == date(2025, 3, 1)
+    assert ana["postal_area"] == "28"
+    assert ana["birth_year"] == 1985
+    assert ana["marital_status"] == "married"
+    assert not ana["is_prospect"]
+
+
+def test_identity_rules(warehouse):
+    resolved = {
+        (r["source_system"], r["source_key"]): (r["customer_key"], r["match_rule"])
+        for r in rows(warehouse, "select * from intermediate.int_customer_identities_resolved")
+    }
+    assert resolved == {
+        ("card", "ck_1001"): ("ck_1001", "card"),
+        ("card", "ck_1002"): ("ck_1002", "card"),
+        ("card", "ck_1003"): ("ck_1003", "card"),
+        ("card", "ck_1004"): ("ck_1004", "card"),
+        ("shopify", "sk_7001"): ("ck_1001", "email"),
+        # Same number written differently on the card and in Shopify.
+        ("shopify", "sk_7002"): ("ck_1002", "phone"),
+        ("shopify", "sk_7003"): ("sk_7003", "unmatched"),
+        # Known only from an order, its address typed in capitals.
+        ("shopify", "sk_7004"): ("ck_1004", "email"),
+        ("generic", "gk_17850"): ("gk_17850", "generic"),
+        ("generic", "gk_20000"): ("gk_20000", "generic"),
+    }
+
+
+def test_refund_return_and_orphan_netting(warehouse):
+    t1001 = transaction(warehouse, "pos:T1001")
+    assert (t1001["gross_amount"], t1001["returned_amount"], t1001["net_amount"]) == (
+        D("26.70"),
+        D("11.25"),
+        D("15.45"),
+    )
+    assert t1001["line_count"] == 3  # two sales (counted once despite the resent file), a return
+    assert t1001["units"] == 2
+    assert t1001["discount_amount"] == D("2.50")
+    assert t1001["prescription_net_amount"] == D("4.20")
+    assert t1001["has_coupon"] and t1001["coupon_code"] == "SPRING5"
+    assert t1001["store_id"] == "S01" and t1001["ordered_at"] == ts("2025-03-01 10:00:00")
+
+    order = transaction(warehouse, "shopify:5001")
+    assert (order["gross_amount"], order["returned_amount"], order["net_amount"]) == (
+        D("41.40"),
+        D("11.25"),
+        D("30.15"),
+    )
+    assert order["channel"] == "online" and order["store_id"] is None
+
+    orphan = transaction(warehouse, "pos:R1004")
+    assert orphan["is_orphan_return"]
+    assert orphan["net_amount"] == D("-18.90")
+    assert orphan["customer_key"] == "ck_1002"
+
+    refund = one(
+        warehouse,
+        "select * from marts.fct_transaction_lines where line_id = 'shopify:5001:refund:8101'",
+    )
+    assert refund["line_type"] == "refund"
+    assert refund["sku"] == "P001"
+    assert refund["event_at"] == ts("2025-03-04 09:00:00")
+
+
+def test_cancelled_order_and_old_versions_absent(warehouse):
+    assert not rows(
+        warehouse,
+        "select * from marts.fct_transaction_lines where transaction_id = 'shopify:5002'",
+    )
+    assert not rows(
+        warehouse, "select * from marts.fct_transactions where transaction_id = 'shopify:5002'"
+    )
+    # Order 5001 has two delivered versions; only the latest one's lines count.
+    assert (
+        one(
+            warehouse,
+            "select count(*) as n from marts.fct_transaction_lines "
+            "where transaction_id = 'shopify:5001' and line_type = 'sale'",
+        )["n"]
+        == 2
+    )
+
+
+def test_anonymous_and_guest_transactions_have_no_customer(warehouse):
+    assert transaction(warehouse, "pos:T1002")["customer_key"] is None
+    guest = transaction(warehouse, "shopify:5003")
+    assert guest["customer_key"] is None
+    assert guest["net_amount"] == D("17.01")
+    assert guest["coupon_code"] == "WELCOME10"
+
+
+def test_generic_orders(warehouse):
+    assert transaction(warehouse, "generic:INV-1")["net_amount"] == D("32.40")
+    cancellation = transaction(warehouse, "generic:C-INV-2")
+    assert cancellation["is_orphan_return"] and cancellation["net_amount"] == D("-9.95")
+    derived = transaction(warehouse, "generic:gk_20000/2025-03-04 10:00:00")
+    assert derived["net_amount"] == D("5.56")
+    assert derived["customer_key"] == "gk_20000"
+    assert {
+        r["channel"]
+        for r in rows(
+            warehouse,
+            "select distinct channel from marts.fct_transactions where source = 'generic'",
+        )
+    } == {"store"}
+
+
+def test_customer_dimension(warehouse):
+    customers = {r["customer_key"]: r for r in rows(warehouse, "select * from marts.dim_customers")}
+    assert set(customers) == {
+        "ck_1001",
+        "ck_1002",
+        "ck_1003",
+        "ck_1004",
+        "sk_7003",
+        "gk_17850",
+        "gk_20000",
+    }
+    assert customers["ck_1003"]["is_prospect"] and customers["ck_1003"]["orders_count"] == 0
+    bea = customers["ck_1002"]
+    assert bea["has_online_account"] and bea["postal_area"] == "08"
+    # The cancelled order is no order; the orphan return is no order but nets revenue.
+    assert bea["orders_count"] == 1
+    assert bea["net_revenue_amount"] == D("4.50")  # T1005 23.40 − R1004 18.90
+    david = customers["ck_1004"]
+    assert david["orders_count"] == 2 and david["online_created_at"] == ts("2025-03-02 12:00:00")
+    assert david["marital_status"] == "widowed"
+    elena = customers["sk_7003"]
+    assert not elena["has_card"] and elena["postal_area"] == "41"
+
+
+def test_products_and_stores(warehouse):
+    products = {r["sku"]: r for r in rows(warehouse, "select * from marts.dim_products")}
+    assert products["P003"]["list_price_amount"] == D("18.90")
+    assert products["P999"]["category"] == "Unknown"
+    assert not products["P999"]["is_in_catalog"] and not products["P999"]["is_prescription"]
+    stores = {r["store_id"]: r for r in rows(warehouse, "select * from marts.dim_stores")}
+    assert set(stores) == {"S01", "S02", "S03", "S09"}
+    assert not stores["S03"]["is_in_store_master"]
+
+
+def test_contacts_prefer_card_and_fall_back_to_shopify(warehouse):
+    contacts = {
+        r["customer_key"]: r for r in rows(warehouse, "select * from pii.customer_contacts")
+    }
+    assert set(contacts) == {"ck_1001", "ck_1002", "ck_1003", "ck_1004", "sk_7003"}
+    ana = contacts["ck_1001"]
+    assert ana["email_normalized"] == "ana.garcia@example.com"
+    assert ana["email_opt_in"] is True  # the latest member record
+    assert ana["phone_e164"] == "+34612345678"  # the card's, not Shopify's
+    assert ana["contact_source"] == "card"
+    bea = contacts["ck_1002"]  # no address on the card: the Shopify one, with its consent
+    assert bea["email"] == "bea.online@example.com" and bea["email_opt_in"] is False
+    assert bea["postal_code"] == "08012"
+    elena = contacts["sk_7003"]
+    assert elena["contact_source"] == "shopify" and elena["email_opt_in"] is True
+    assert elena["postal_code"] == "41001"
+
+
+def test_no_contact_data_outside_pii(warehouse):
+    varchar_columns = rows(
+        warehouse,
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema in ('marts', 'intermediate') and data_type = 'VARCHAR' "
+        "and table_name not like '%shopify_customers%'",
+    )
+    assert varchar_columns
+    for c in varchar_columns:
+        leaked = one(
+            warehouse,
+            f"select count(*) as n from {c['table_schema']}.{quote_ident(c['table_name'])} "
+            f"where {quote_ident(c['column_name'])} like '%example.com%' "
+            f"or {quote_ident(c['column_name'])} like '%+34%'",
+        )["n"]
+        assert leaked == 0, f"contact data in {c}"
+
+
+def test_builds_on_empty_raw_tables(tmp_path):
+    path = build_warehouse(tmp_path, {})
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        for table in ("fct_transactions", "fct_transaction_lines", "dim_customers"):
+            assert con.execute(f"select count(*) from marts.{table}").fetchone() == (0,)
+    finally:
+        con.close()
