@@ -81,17 +81,30 @@ def main() -> None:
     type=click.FloatRange(0, 1),
     help="Share of rows given a realistic fault (bad date, negative price…).",
 )
+@click.option("--overwrite", is_flag=True, help="Replace landing folders already in --out.")
 def generate(
-    out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float
+    out_dir: Path,
+    customers: int,
+    start: date,
+    end: date,
+    seed: int,
+    dirty_rate: float,
+    overwrite: bool,
 ) -> None:
     """Write realistic synthetic landing files (and their truth) for a pharmacy chain."""
     if start > end:
         _fail(f"--start {start} is after --end {end}", 2)
-    _generate(out_dir, customers, start, end, seed, dirty_rate)
+    _generate(out_dir, customers, start, end, seed, dirty_rate, overwrite)
 
 
 def _generate(
-    out_dir: Path, customers: int, start: date, end: date, seed: int, dirty_rate: float
+    out_dir: Path,
+    customers: int,
+    start: date,
+    end: date,
+    seed: int,
+    dirty_rate: float,
+    overwrite: bool,
 ) -> None:
     from dagster_project.lib.synthetic import generate as generate_data
 
@@ -99,16 +112,25 @@ def _generate(
     click.echo(
         f"Generating {customers:,} customers, {start} to {end}, seed {seed} → {out_dir}", err=True
     )
-    summary = generate_data(
-        out_dir,
-        customers=customers,
-        start=start,
-        end=end,
-        seed=seed,
-        dirty_rate=dirty_rate,
-        progress=lambda message: click.echo(f"  {message}", err=True),
+    try:
+        summary = generate_data(
+            out_dir,
+            customers=customers,
+            start=start,
+            end=end,
+            seed=seed,
+            dirty_rate=dirty_rate,
+            progress=lambda message: click.echo(f"  {message}", err=True),
+            overwrite=overwrite,
+        )
+    except FileExistsError as error:
+        _fail(f"{str(error).split(';')[0]}; use --overwrite to replace them", 2)
+    click.echo(
+        f"Wrote {summary.total_files:,} files, {summary.total_rows:,} rows "
+        f"({summary.persons:,} persons, {summary.purchases:,} purchases) "
+        f"in {time.monotonic() - began:.1f}s",
+        err=True,
     )
-    click.echo(f"Done in {time.monotonic() - began:.1f}s: {summary}", err=True)
 
 
 @main.command()
@@ -180,7 +202,11 @@ def demo(config: str, customers: int, seed: int) -> None:
     if marker.exists() and marker.read_text(encoding="utf-8") == wanted:
         click.echo(f"Demo data already in {settings.landing_path}", err=True)
     else:
-        _generate(settings.landing_path, customers, DEMO_START, DEMO_END, seed, 0.0)
+        # Only generated data is replaced: a landing folder without our truth files is refused.
+        generated_before = (settings.landing_path / "_truth" / "parameters.json").exists()
+        _generate(
+            settings.landing_path, customers, DEMO_START, DEMO_END, seed, 0.0, generated_before
+        )
         marker.write_text(wanted, encoding="utf-8")
     _run(settings, DEMO_START, DEMO_END)
     click.echo(f"Landing files: {settings.landing_path}")

@@ -18,7 +18,7 @@ PIPELINE_JOB = "loyalty_pipeline"
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     project = dbt_project()
-    assets = [*ingest_assets(settings, partitions), dbt_models(settings, project, partitions)]
+    assets = [*ingest_assets(settings, partitions), dbt_models(settings, project)]
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),

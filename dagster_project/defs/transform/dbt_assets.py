@@ -15,7 +15,6 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.config import Settings
-from dagster_project.defs.partitions import SINGLE_RUN, partition_days
 from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL
 from dagster_project.lib.environment import dbt_environment
 
@@ -70,7 +69,7 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
     return manifest
 
 
-def dbt_models(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+def dbt_models(settings: Settings, project: DbtProject):
     manifest = prepare_manifest(project, settings.warehouse_path)
     generic_channel = (
         settings.sources.transactions.channel if settings.sources.transactions else "store"
@@ -80,19 +79,14 @@ def dbt_models(settings: Settings, project: DbtProject, partitions: dg.Partition
         manifest=manifest,
         project=project,
         dagster_dbt_translator=LoyaltyDbtTranslator(),
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
         pool=WAREHOUSE_POOL,
         name="dbt_models",
     )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
-        start, end = partition_days(context)
-        dbt_vars = {
-            "partition_start": start.isoformat(),
-            "partition_end": end.isoformat(),
-            "generic_channel": generic_channel,
-        }
+        # Marts are rebuilt whole from raw, so the run's days need not reach dbt; vars that stay
+        # the same from run to run also keep dbt's partial parsing (seconds per run) working.
+        dbt_vars = {"generic_channel": generic_channel}
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
     return _dbt_models

@@ -160,7 +160,7 @@ def create_checked_table(
 
 
 def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str]) -> None:
-    """A second copy of a record (same key within the batch) is quarantined, the first loads."""
+    """A second copy of a record (same key, same delivery day) is quarantined, the first loads."""
     key_sql = ", ".join(quote_ident(k) for k in key)
     con.execute(
         f"""update {table} as t set
@@ -172,7 +172,7 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[s
                 row_number() over w as copy_number
             from {table}
             where reason_code is null
-            window w as (partition by {key_sql} order by source_file, source_line)
+            window w as (partition by partition_date, {key_sql} order by source_file, source_line)
         ) as d
         where d.copy_number > 1
             and t.source_file = d.source_file and t.source_line = d.source_line"""

@@ -1,0 +1,304 @@
+"""The `loyalty` command as a user runs it: generate data, run the pipeline, read the marts.
+
+Numbers are checked against independent computations on the landing files (pandas and json),
+never against the pipeline's own tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+LOYALTY = str(Path(sys.executable).parent / "loyalty")
+START, END = "2025-01-01", "2025-04-30"
+
+
+def loyalty(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LOYALTY, *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+def write_config(folder: Path, extra: str = "") -> Path:
+    config = folder / "loyalty.yml"
+    config.write_text(
+        f"timezone: Europe/Madrid\nstart_date: {START}\nlanding_dir: landing\n"
+        f"warehouse: {{path: warehouse.duckdb}}\n{extra}",
+        encoding="utf-8",
+    )
+    return config
+
+
+@dataclass(frozen=True)
+class Project:
+    folder: Path
+    config: Path
+    run: subprocess.CompletedProcess[str]
+
+    @property
+    def landing(self) -> Path:
+        return self.folder / "landing"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.folder / "warehouse.duckdb"), read_only=True)
+
+
+def generated_project(folder: Path, *extra_args: str) -> Project:
+    made = loyalty(
+        "generate",
+        "--out",
+        str(folder / "landing"),
+        "--customers",
+        "400",
+        "--start",
+        START,
+        "--end",
+        END,
+        "--seed",
+        "11",
+        *extra_args,
+    )
+    assert made.returncode == 0, made.stderr
+    config = write_config(folder)
+    return Project(folder, config, loyalty("run", "--config", str(config)))
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return generated_project(tmp_path_factory.mktemp("clean"))
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return generated_project(tmp_path_factory.mktemp("dirty"), "--dirty-rate", "0.05")
+
+
+def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Every table's rows in a stable order; ops.ingest_log without its load time."""
+    names = con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('raw', 'quarantine', 'ops', 'staging', 'intermediate', 'marts', 'pii') "
+        "order by 1"
+    ).fetchall()
+    snapshot = {}
+    for (name,) in names:
+        exclude = " exclude (loaded_at)" if name == "ops.ingest_log" else ""
+        snapshot[name] = con.execute(f"select *{exclude} from {name} order by all").fetchall()
+    return snapshot
+
+
+# --- independent computations on the landing files -------------------------------------------
+
+
+def pos_net_revenue(landing: Path) -> Decimal:
+    total = Decimal(0)
+    for path in sorted(landing.glob("pos/tickets/date=*/*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        total += sum((Decimal(v) for v in frame["line_amount"]), Decimal(0))
+    return total
+
+
+def shopify_net_revenue(landing: Path) -> Decimal:
+    """Latest version of each order, cancelled ones left out: subtotal minus refunded lines."""
+    latest: dict[int, dict] = {}
+    for path in sorted(landing.glob("ecommerce/orders/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            order = json.loads(line)
+            updated = datetime.fromisoformat(order["updated_at"])
+            if order["id"] not in latest or updated >= datetime.fromisoformat(
+                latest[order["id"]]["updated_at"]
+            ):
+                latest[order["id"]] = order
+    total = Decimal(0)
+    for order in latest.values():
+        if order.get("cancelled_at"):
+            continue
+        refunded = sum(
+            (
+                Decimal(item["subtotal"])
+                for refund in order.get("refunds") or []
+                for item in refund["refund_line_items"]
+            ),
+            Decimal(0),
+        )
+        total += Decimal(order["subtotal_price"]) - refunded
+    return total
+
+
+def records_in_file(path: Path) -> int:
+    """Records a file holds, counted with Python's csv module / as non-blank JSON lines."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        return sum(1 for line in text.splitlines() if line.strip())
+    return sum(1 for row in csv.reader(text.splitlines(keepends=True)) if row) - 1
+
+
+# --- the clean demo-like run --------------------------------------------------------------------
+
+
+def test_run_builds_every_mart_and_says_where(clean: Project):
+    assert clean.run.returncode == 0, clean.run.stderr[-3000:]
+    assert f"Running {START} .. {END}" in clean.run.stderr
+    assert "Warehouse:" in clean.run.stdout
+    with clean.connect() as con:
+        for table in (
+            "dim_customers",
+            "fct_transactions",
+            "fct_transaction_lines",
+            "dim_products",
+            "dim_stores",
+        ):
+            assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+            assert f"marts.{table}" in clean.run.stdout
+        assert con.execute("select count(*) from pii.customer_contacts").fetchone()[0] > 0
+
+
+def test_net_revenue_reconciles_to_the_landing_files_to_the_cent(clean: Project):
+    expected = pos_net_revenue(clean.landing) + shopify_net_revenue(clean.landing)
+    with clean.connect() as con:
+        (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
+        by_source = dict(
+            con.execute(
+                "select source, sum(net_amount) from marts.fct_transactions group by 1"
+            ).fetchall()
+        )
+    assert Decimal(net) == expected
+    assert Decimal(by_source["pos"]) == pos_net_revenue(clean.landing)
+    assert Decimal(by_source["shopify"]) == shopify_net_revenue(clean.landing)
+
+
+def test_clean_data_loads_every_row(clean: Project):
+    with clean.connect() as con:
+        (quarantined,) = con.execute("select sum(rows_quarantined) from ops.ingest_log").fetchone()
+    assert quarantined == 0
+
+
+def test_running_the_same_range_or_day_twice_leaves_identical_tables(clean: Project):
+    with clean.connect() as con:
+        before = all_tables(con)
+    again = loyalty("run", "--config", str(clean.config), "--start", START, "--end", END)
+    assert again.returncode == 0, again.stderr[-3000:]
+    with clean.connect() as con:
+        assert all_tables(con) == before
+    for _ in range(2):
+        day = loyalty("run", "--config", str(clean.config), "--date", "2025-02-14")
+        assert day.returncode == 0, day.stderr[-3000:]
+        with clean.connect() as con:
+            assert all_tables(con) == before
+
+
+# --- dirty data: nothing lost --------------------------------------------------------------------
+
+
+def test_dirty_data_every_row_is_loaded_or_quarantined(dirty: Project):
+    assert dirty.run.returncode == 0, dirty.run.stderr[-3000:]
+    with dirty.connect() as con:
+        log = con.execute(
+            "select source_file, sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
+            "from ops.ingest_log group by 1"
+        ).fetchall()
+        reasons = dict(
+            con.execute(
+                "select reason_code, count(*) from (select reason_code from quarantine.pos_tickets "
+                "union all select reason_code from quarantine.pos_members "
+                "union all select reason_code from quarantine.shopify_orders) group by 1"
+            ).fetchall()
+        )
+    files = {p.relative_to(dirty.landing).as_posix(): p for p in dirty.landing.rglob("date=*/*.*")}
+    assert {name for name, *_ in log} == set(files)
+    for name, read, loaded, quarantined in log:
+        assert read == loaded + quarantined, name
+        assert read == records_in_file(files[name]), name
+    assert sum(q for *_, q in log) > 0
+    assert {"bad_type", "duplicate_row", "missing_required"} <= set(reasons)
+
+
+# --- the generic source ---------------------------------------------------------------------------
+
+
+def test_a_flat_sales_file_with_its_own_columns_flows_to_the_marts(tmp_path: Path):
+    sales = tmp_path / "landing" / "sales"
+    sales.mkdir(parents=True)
+    (sales / "ventas.csv").write_text(
+        "Cliente;Pedido;Fecha;Importe;Tienda\n"
+        "17850.0;A1;05/01/2025 10:15;12,50;\n"  # decimal comma: quarantined as bad_type
+        "17850.0;A2;05/01/2025 11:00;20.00;T1\n"
+        "17850;A3;07/02/2025 09:30;-5.00;T1\n"
+        "13047;B1;06/01/2025 18:00;31.45;T2\n"
+        ";C1;08/01/2025 12:00;9.99;T2\n",
+        encoding="utf-8",
+    )
+    config = write_config(
+        tmp_path,
+        "sources:\n  transactions:\n    path: sales/*.csv\n"
+        "    columns: {customer_id: Cliente, order_id: Pedido, ordered_at: Fecha, amount: Importe,"
+        " store_id: Tienda}\n    timestamp_format: '%d/%m/%Y %H:%M'\n",
+    )
+    run = loyalty("run", "--config", str(config))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Running 2025-01-05 .. 2025-02-07" in run.stderr
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    transactions = con.execute(
+        "select transaction_id, net_amount, customer_key is null from marts.fct_transactions order by 1"
+    ).fetchall()
+    assert [(t, Decimal(n), anonymous) for t, n, anonymous in transactions] == [
+        ("generic:A2", Decimal("20.00"), False),
+        ("generic:A3", Decimal("-5.00"), False),
+        ("generic:B1", Decimal("31.45"), False),
+        ("generic:C1", Decimal("9.99"), True),
+    ]
+    # 17850.0 and 17850 are one customer; the anonymous sale counts in revenue only.
+    assert con.execute("select count(*) from marts.dim_customers").fetchone() == (2,)
+    assert con.execute(
+        "select reason_code, source_line from quarantine.transactions"
+    ).fetchall() == [("bad_type", 2)]
+
+
+# --- errors a user can make -----------------------------------------------------------------------
+
+
+def test_bad_dates_and_bad_config_are_one_line_errors(tmp_path: Path):
+    config = write_config(tmp_path)
+    bad_date = loyalty("run", "--config", str(config), "--date", "2025-13-01")
+    assert (
+        bad_date.returncode == 2
+        and "'2025-13-01' is not a date in the form YYYY-MM-DD" in bad_date.stderr
+    )
+    reversed_range = loyalty(
+        "run", "--config", str(config), "--start", "2025-03-02", "--end", "2025-03-01"
+    )
+    assert reversed_range.returncode == 1 and "is after --end" in reversed_range.stderr
+    config.write_text(config.read_text() + "colour: blue\n", encoding="utf-8")
+    unknown = loyalty("run", "--config", str(config))
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == f"loyalty: {config}: colour: unknown key"
+
+
+def test_a_file_missing_a_required_column_stops_the_run_naming_the_file(tmp_path: Path):
+    folder = tmp_path / "landing" / "pos" / "tickets" / "date=2025-01-02"
+    folder.mkdir(parents=True)
+    (folder / "tickets.csv").write_text("ticket_id,line_number\nT1,1\n", encoding="utf-8")
+    run = loyalty("run", "--config", str(write_config(tmp_path)))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("loyalty: run 2025-01-02..2025-01-02 failed: step raw__pos_tickets:")
+    assert "pos/tickets/date=2025-01-02/tickets.csv: missing required columns" in last
