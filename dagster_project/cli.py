@@ -173,7 +173,8 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
         outcome = run_pipeline(settings, start, end)
     except RunError as error:
         _fail(f"run {start}..{end} failed: {error}")
-    click.echo(f"Done in {time.monotonic() - began:.0f}s (run {outcome.run_id[:8]}).", err=True)
+    runs = ", ".join(run_id[:8] for run_id in outcome.run_ids)
+    click.echo(f"Done in {time.monotonic() - began:.0f}s (Dagster runs {runs}).", err=True)
     click.echo(f"Warehouse: {settings.warehouse_path}")
     for table, rows in outcome.tables.items():
         click.echo(f"  {table:<32} {rows:>12,} rows")

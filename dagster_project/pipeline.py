@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.config import Settings
-from dagster_project.definitions import PIPELINE_JOB, build_definitions
+from dagster_project.definitions import BUILD_JOB, INGEST_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.sources.files import delivered_days
@@ -37,7 +37,7 @@ class RunError(Exception):
 class RunOutcome:
     start: date
     end: date
-    run_id: str
+    run_ids: list[str]
     tables: dict[str, int] = field(default_factory=dict)
 
 
@@ -130,24 +130,31 @@ def table_counts(settings: Settings, schemas: tuple[str, ...] = ("marts", "pii")
 def run_pipeline(
     settings: Settings, start: date, end: date, *, show_progress: bool = True
 ) -> RunOutcome:
-    """Materialise the whole graph for the days [start, end] in one Dagster run."""
+    """Load the days [start, end] in one Dagster run, then build the marts in a second one."""
     check_range(settings, start, end)
     apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs({"progress": progress_logger})
     run_config = {"loggers": {"progress": {}}} if show_progress else {}
-    tags = {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}
     # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.
     log_path = settings.dagster_home / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    runs = [
+        (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
+        (BUILD_JOB, {}),
+    ]
+    run_ids = []
     with (
         dg.DagsterInstance.get() as instance,
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
     ):
-        result = job.execute_in_process(
-            instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-        )
-    if not result.success:
-        raise RunError(_failure_reason(result, log_path))
-    return RunOutcome(start, end, result.run_id, table_counts(settings))
+        for job_name, tags in runs:
+            job = defs.resolve_job_def(job_name).with_logger_defs({"progress": progress_logger})
+            result = job.execute_in_process(
+                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+            )
+            run_ids.append(result.run_id)
+            if not result.success:
+                log.flush()
+                raise RunError(_failure_reason(result, log_path))
+    return RunOutcome(start, end, run_ids, table_counts(settings))
