@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def _settings(config: str | None) -> Settings:
 def main() -> None:
     """Customer-loyalty analytics: POS and online sales to customer marts."""
     os.environ.update(TELEMETRY_OFF)
+    # Dagster flags parameters we rely on (backfill_policy) as beta on every load; the user
+    # running a command cannot act on that, so it stays out of their terminal.
+    warnings.filterwarnings("ignore", message=r".* is currently in beta")
 
 
 @main.command()

@@ -25,7 +25,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
-        partitions_def=partitions,
         description="A day's landing files to marts, in one run (what the schedule starts).",
     )
     # A range of days is loaded by the first job in one run, and the marts are built once after it
@@ -34,7 +33,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ingest_job = dg.define_asset_job(
         INGEST_JOB,
         selection=ingest,
-        partitions_def=partitions,
         description="Load the landing files of a day or a range of days into raw and quarantine.",
     )
     build_job = dg.define_asset_job(

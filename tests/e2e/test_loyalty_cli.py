@@ -151,6 +151,29 @@ def records_in_file(path: Path) -> int:
     return sum(1 for row in csv.reader(text.splitlines(keepends=True)) if row) - 1
 
 
+# --- loyalty demo ------------------------------------------------------------------------------------
+
+
+def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path: Path):
+    demo = loyalty("demo", "--customers", "300", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "Running 2024-01-01 .. 2025-12-31" in demo.stderr
+    landing = tmp_path / "data" / "landing"
+    assert f"Landing files: {landing}" in demo.stdout
+    expected = pos_net_revenue(landing) + shopify_net_revenue(landing)
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        for table in (
+            "dim_customers",
+            "fct_transactions",
+            "fct_transaction_lines",
+            "dim_products",
+            "dim_stores",
+        ):
+            assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
+        (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
+    assert Decimal(net) == expected
+
+
 # --- the clean demo-like run --------------------------------------------------------------------
 
 
@@ -270,6 +293,44 @@ def test_a_flat_sales_file_with_its_own_columns_flows_to_the_marts(tmp_path: Pat
     assert con.execute(
         "select reason_code, source_line from quarantine.transactions"
     ).fetchall() == [("bad_type", 2)]
+
+
+MINIMAL_CONFIG = """\
+timezone: Europe/Madrid
+landing_dir: landing            # absent folders = sources not delivered
+warehouse: {path: warehouse.duckdb}
+exports_dir: exports
+sources:
+  transactions:                 # the generic source
+    path: sales/*.csv           # glob; csv or parquet by extension, or format: csv|parquet
+    columns: {customer_id: CustomerID, order_id: InvoiceNo, ordered_at: InvoiceDate, amount: Total}
+    # instead of amount: quantity: Quantity, unit_price: UnitPrice (amount = quantity × unit_price)
+clv: {model: bgnbd, time_unit: W, holdout_days: 91}
+"""
+
+
+def test_the_minimal_config_of_the_design_works_as_it_stands(tmp_path: Path):
+    (tmp_path / "loyalty.yml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+    sales = tmp_path / "landing" / "sales"
+    sales.mkdir(parents=True)
+    (sales / "2025-03.csv").write_text(
+        "InvoiceNo,InvoiceDate,CustomerID,Total\n"
+        "1001,2025-03-03 10:00:00,C1,10.10\n1001,2025-03-03 10:00:00,C1,5.05\n"
+        "1002,2025-03-04 12:30:00,C2,7.00\n1003,2025-03-09 09:00:00,C1,2.25\n",
+        encoding="utf-8",
+    )
+    run = loyalty("run", cwd=tmp_path)  # ./loyalty.yml, every day delivered
+    assert run.returncode == 0, run.stderr[-3000:]
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    assert con.execute(
+        "select count(*), sum(net_amount) from marts.fct_transactions"
+    ).fetchone() == (
+        3,
+        Decimal("24.40"),
+    )
+    assert con.execute(
+        "select orders_count from marts.dim_customers order by orders_count"
+    ).fetchall() == [(1,), (2,)]
 
 
 # --- errors a user can make -----------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The Dagster code location loads as `dagster dev` would load it, with its jobs and schedule."""
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from dagster_project.config import load_settings
+from dagster_project.definitions import BUILD_JOB, INGEST_JOB, PIPELINE_JOB, build_definitions
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "loyalty.yml"
+    path.write_text(
+        "timezone: Europe/Madrid\nstart_date: 2025-01-01\nwarehouse: {path: w.duckdb}\n"
+        "schedule: {cron: '30 5 * * *'}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_workspace_loads_with_dagsters_own_validator(tmp_path: Path):
+    env = {**os.environ, "LOYALTY_CONFIG": str(config(tmp_path))}
+    dagster = Path(sys.executable).parent / "dagster"
+    result = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_graph_runs_from_raw_sources_through_dbt_to_marts(tmp_path: Path):
+    defs = build_definitions(load_settings(config(tmp_path)))
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert {
+        "raw/pos_tickets",
+        "raw/shopify_orders",
+        "staging/stg_pos__ticket_lines",
+        "marts/fct_transactions",
+        "pii/customer_contacts",
+    } <= keys
+    upstream = {
+        k.to_user_string()
+        for k in graph.get(dg.AssetKey(["staging", "stg_pos__ticket_lines"])).parent_keys
+    }
+    assert upstream == {"raw/pos_tickets"}
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {"ingest", "staging", "intermediate", "marts", "pii"} <= groups
+    assert {PIPELINE_JOB, INGEST_JOB, BUILD_JOB} <= {
+        job.name for job in defs.resolve_all_job_defs()
+    }
+    for key in (["raw", "pos_tickets"], ["marts", "fct_transactions"]):
+        assert defs.resolve_assets_def(dg.AssetKey(key)).op.pool == "duckdb_warehouse"
+    checks = list(graph.asset_check_keys)
+    assert any(check.asset_key == dg.AssetKey(["marts", "fct_transactions"]) for check in checks)
+
+
+def test_the_daily_schedule_loads_the_previous_day_in_the_configured_zone(tmp_path: Path):
+    defs = build_definitions(load_settings(config(tmp_path)))
+    schedule = defs.resolve_schedule_def("daily_run")
+    assert schedule.cron_schedule == "30 5 * * *"
+    assert schedule.execution_timezone == "Europe/Madrid"
+    when = datetime(2025, 3, 10, 5, 30, tzinfo=ZoneInfo("Europe/Madrid"))
+    with dg.build_schedule_context(
+        scheduled_execution_time=when, repository_def=defs.get_repository_def()
+    ) as context:
+        request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.partition_key == "2025-03-09"
