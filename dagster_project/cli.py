@@ -42,6 +42,13 @@ class IsoDate(click.ParamType):
 
 
 ISO_DATE = IsoDate()
+CONFIG_OPTION = click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).",
+)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -138,13 +145,7 @@ def _generate(
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).",
-)
+@CONFIG_OPTION
 @click.option("--date", "day", type=ISO_DATE, default=None, help="Load one day.")
 @click.option("--start", type=ISO_DATE, default=None, help="First day of a range (with --end).")
 @click.option("--end", type=ISO_DATE, default=None, help="Last day of a range (with --start).")
@@ -219,13 +220,7 @@ def demo(config: str, customers: int, seed: int) -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help=f"Configuration file (default: $LOYALTY_CONFIG or ./{DEFAULT_CONFIG_NAME}).",
-)
+@CONFIG_OPTION
 @click.option("--port", default=3000, show_default=True, type=int)
 def ui(config: str | None, port: int) -> None:
     """Open the Dagster UI for this project on 127.0.0.1."""

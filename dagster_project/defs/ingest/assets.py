@@ -81,21 +81,19 @@ def _run_loader(
     return result
 
 
-def _folder_source_asset(source: Source, settings: Settings, partitions: dg.PartitionsDefinition):
-    source_dir = settings.folder_source_dir(source.name)
-    if source.format == "jsonl":
-
-        def loader(con, start, end, ctx):
-            return load_shopify_customers(con, source_dir, start, end, ctx)
-    else:
-
-        def loader(con, start, end, ctx):
-            return load_csv_source(con, source, source_dir, start, end, ctx)
+def _ingest_asset(
+    source: Source,
+    description: str,
+    settings: Settings,
+    partitions: dg.PartitionsDefinition,
+    loader: Loader,
+) -> dg.AssetsDefinition:
+    """An asset loading one source's days into `raw.<source>`."""
 
     @dg.asset(
         key=raw_key(source),
         group_name=INGEST_GROUP,
-        description=f"{source.description} Loaded from `{source.landing_path}/date=*/`.",
+        description=description,
         kinds={"duckdb", "python"},
         partitions_def=partitions,
         backfill_policy=SINGLE_RUN,
@@ -109,6 +107,23 @@ def _folder_source_asset(source: Source, settings: Settings, partitions: dg.Part
         return dg.MaterializeResult(metadata=_metadata(result, start, end))
 
     return _asset
+
+
+def _folder_source_asset(
+    source: Source, settings: Settings, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    source_dir = settings.folder_source_dir(source.name)
+    if source.format == "jsonl":
+
+        def loader(con, start, end, ctx):
+            return load_shopify_customers(con, source_dir, start, end, ctx)
+    else:
+
+        def loader(con, start, end, ctx):
+            return load_csv_source(con, source, source_dir, start, end, ctx)
+
+    description = f"{source.description} Loaded from `{source.landing_path}/date=*/`."
+    return _ingest_asset(source, description, settings, partitions, loader)
 
 
 def _shopify_orders_asset(settings: Settings, partitions: dg.PartitionsDefinition):
@@ -148,7 +163,9 @@ def _shopify_orders_asset(settings: Settings, partitions: dg.PartitionsDefinitio
     return _asset
 
 
-def _generic_transactions_asset(settings: Settings, partitions: dg.PartitionsDefinition):
+def _generic_transactions_asset(
+    settings: Settings, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
     generic = settings.sources.transactions
     assert generic is not None
     spec = GenericFileSpec(
@@ -159,29 +176,11 @@ def _generic_transactions_asset(settings: Settings, partitions: dg.PartitionsDef
         timestamp_format=generic.timestamp_format,
     )
 
-    @dg.asset(
-        key=raw_key(GENERIC_TRANSACTIONS),
-        group_name=INGEST_GROUP,
-        description=f"{GENERIC_TRANSACTIONS.description} Files: `{generic.path}`.",
-        kinds={"duckdb", "python"},
-        partitions_def=partitions,
-        backfill_policy=SINGLE_RUN,
-        pool=WAREHOUSE_POOL,
-    )
-    def _asset(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        result = _run_loader(
-            context,
-            warehouse,
-            settings,
-            GENERIC_TRANSACTIONS.name,
-            lambda con, start, end, ctx: load_generic_transactions(con, spec, start, end, ctx),
-        )
-        start, end = partition_days(context)
-        return dg.MaterializeResult(metadata=_metadata(result, start, end))
+    def loader(con, start, end, ctx):
+        return load_generic_transactions(con, spec, start, end, ctx)
 
-    return _asset
+    description = f"{GENERIC_TRANSACTIONS.description} Files: `{generic.path}`."
+    return _ingest_asset(GENERIC_TRANSACTIONS, description, settings, partitions, loader)
 
 
 def ingest_assets(

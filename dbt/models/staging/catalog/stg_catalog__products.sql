@@ -11,10 +11,7 @@ latest as (
     -- Each delivery is a snapshot of the catalogue: the latest row per sku wins.
     select
         *,
-        row_number() over (
-            partition by sku
-            order by partition_date desc, source_file desc, source_line desc
-        ) as delivery_rank
+        {{ loyalty.latest_delivery_rank('sku') }} as delivery_rank
     from source
 
 ),

@@ -11,10 +11,7 @@ latest as (
     -- The same opt-out reported in two deliveries is one opt-out.
     select
         *,
-        row_number() over (
-            partition by email, unsubscribed_at
-            order by partition_date desc, source_file desc, source_line desc
-        ) as delivery_rank
+        {{ loyalty.latest_delivery_rank('email, unsubscribed_at') }} as delivery_rank
     from source
 
 ),

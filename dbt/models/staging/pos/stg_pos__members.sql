@@ -11,10 +11,7 @@ latest as (
     -- Each row is the member's whole record as of updated_at: the latest version wins.
     select
         *,
-        row_number() over (
-            partition by card_id
-            order by updated_at desc, partition_date desc, source_file desc, source_line desc
-        ) as version_rank
+        {{ loyalty.latest_delivery_rank('card_id', 'updated_at desc') }} as version_rank
     from source
 
 ),

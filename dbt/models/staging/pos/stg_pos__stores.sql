@@ -10,10 +10,7 @@ latest as (
 
     select
         *,
-        row_number() over (
-            partition by store_id
-            order by partition_date desc, source_file desc, source_line desc
-        ) as delivery_rank
+        {{ loyalty.latest_delivery_rank('store_id') }} as delivery_rank
     from source
 
 ),

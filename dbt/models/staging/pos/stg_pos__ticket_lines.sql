@@ -11,10 +11,7 @@ latest as (
     -- A file delivered again on another day repeats its lines: keep the latest delivery.
     select
         *,
-        row_number() over (
-            partition by ticket_id, line_number
-            order by partition_date desc, source_file desc, source_line desc
-        ) as delivery_rank
+        {{ loyalty.latest_delivery_rank('ticket_id, line_number') }} as delivery_rank
     from source
 
 ),

@@ -10,10 +10,7 @@ latest as (
 
     select
         *,
-        row_number() over (
-            partition by customer_id
-            order by updated_at desc, partition_date desc, source_file desc, source_line desc
-        ) as version_rank
+        {{ loyalty.latest_delivery_rank('customer_id', 'updated_at desc') }} as version_rank
     from source
 
 ),

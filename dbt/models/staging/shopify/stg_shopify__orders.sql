@@ -11,10 +11,7 @@ latest as (
     -- An order is delivered again whenever it changes: the version with the latest updated_at wins.
     select
         *,
-        row_number() over (
-            partition by order_id
-            order by updated_at desc, partition_date desc, source_file desc, source_line desc
-        ) as version_rank
+        {{ loyalty.latest_delivery_rank('order_id', 'updated_at desc') }} as version_rank
     from source
 
 ),
