@@ -14,6 +14,7 @@ import click
 
 from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
 from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
+from dagster_project.lib.privacy import pseudonym_key
 from dagster_project.lib.sources.files import SourceFileError
 
 DEMO_CONFIG = """\
@@ -172,6 +173,13 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
         if span is None:
             _fail(f"no landing files under {settings.landing_path} (nothing to run)")
         start, end = max(span[0], settings.start_date), span[1]
+    _, is_demo_key = pseudonym_key(settings.privacy.key_env)
+    if is_demo_key:
+        click.echo(
+            f"warning: {settings.privacy.key_env} is not set, so customer keys use the documented "
+            "demo key; set a secret of your own before loading real customers",
+            err=True,
+        )
     click.echo(f"Running {start} .. {end} on {settings.warehouse_path}", err=True)
     began = time.monotonic()
     try:

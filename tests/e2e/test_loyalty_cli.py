@@ -180,6 +180,7 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
 def test_run_builds_every_mart_and_says_where(clean: Project):
     assert clean.run.returncode == 0, clean.run.stderr[-3000:]
     assert f"Running {START} .. {END}" in clean.run.stderr
+    assert "warning: LOYALTY_PSEUDONYM_KEY is not set" in clean.run.stderr
     assert "Warehouse:" in clean.run.stdout
     with clean.connect() as con:
         for table in (

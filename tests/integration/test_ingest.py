@@ -131,15 +131,19 @@ def test_a_shopify_order_with_a_bad_line_is_quarantined_whole(con, tmp_path):
         ' "line_items": [{"id": 11, "sku": "P1", "quantity": 1, "price": "10.00", "total_discount": "0.00"}]}'
     )
     bad = good.replace('"id": 1,', '"id": 2,').replace('"price": "10.00"', '"price": "-1.00"')
-    (folder / "orders.jsonl").write_text(f"{good}\n{bad}\n{{not json\n", encoding="utf-8")
+    (folder / "orders.jsonl").write_text(f"{good}\n{bad}\n{{not json\n\n[1, 2]\n", encoding="utf-8")
     result = load_shopify_orders(con, folder.parent, DAY, DAY, context(tmp_path / "landing"))
-    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (3, 1, 2)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (4, 1, 3)
     # 23:30 UTC on 1 March is 00:30 on 2 March in Madrid.
     assert con.execute("select created_at::varchar from raw.shopify_orders").fetchone() == (
         "2025-03-02 00:30:00",
     )
     assert con.execute("select count(*) from raw.shopify_order_lines").fetchone() == (1,)
     reasons = con.execute(
-        "select source_line, reason_code from quarantine.shopify_orders order by 1"
+        "select source_line, reason_code, reason_detail from quarantine.shopify_orders order by 1"
     ).fetchall()
-    assert reasons == [(2, "negative_amount"), (3, "malformed_record")]
+    assert reasons == [
+        (2, "negative_amount", "line_items: price -1.00 breaks value >= 0"),
+        (3, "malformed_record", "not valid JSON"),
+        (5, "malformed_record", "not a JSON object"),
+    ]

@@ -65,6 +65,10 @@ def _run_loader(
     loader: Loader,
 ) -> LoadResult:
     start, end = partition_days(context)
+    if pseudonym_key(settings.privacy.key_env)[1]:
+        context.log.warning(
+            f"{settings.privacy.key_env} is not set: customer keys use the documented demo key"
+        )
     try:
         with warehouse.connect() as con:
             result = loader(con, start, end, ingest_context(settings))

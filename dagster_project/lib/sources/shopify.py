@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from dagster_project.lib.sources.files import TextFile, day_files, read_text_file
@@ -115,36 +116,36 @@ CUSTOMER_STRUCTURE = {
 JSON_TABLE = "json_batch"
 
 
-def read_json_lines(file: TextFile) -> tuple[pa.Table, pa.Table]:
-    """(line number, object text) of each non-blank line, and the lines that are not JSON objects."""
-    numbers, records, bad_numbers, bad_records, bad_details = [], [], [], [], []
-    for number, line in enumerate(file.text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            parsed = json.loads(line)
-        except json.JSONDecodeError as error:
-            bad_numbers.append(number)
-            bad_records.append(line)
-            bad_details.append(f"not JSON: {error.msg} at column {error.colno}")
-            continue
-        if not isinstance(parsed, dict):
-            bad_numbers.append(number)
-            bad_records.append(line)
-            bad_details.append("not a JSON object")
-            continue
-        numbers.append(number)
-        records.append(line)
-    good = pa.table(
-        {"source_line": pa.array(numbers, pa.int64()), "record": pa.array(records, pa.string())}
+def read_json_lines(con: duckdb.DuckDBPyConnection, file: TextFile) -> tuple[pa.Table, pa.Table]:
+    """(line number, object text) of each non-blank line, and the lines that are not JSON objects.
+
+    Lines are split on newlines only: a JSON string may hold other line separators (U+2028).
+    DuckDB checks every line at once.
+    """
+    lines = file.text().replace("\r\n", "\n").split("\n")
+    con.register(
+        "json_file_lines",
+        pa.table(
+            {
+                "source_line": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64)),
+                "record": pa.array(lines, pa.string()),
+            }
+        ),
     )
-    bad = pa.table(
-        {
-            "source_line": pa.array(bad_numbers, pa.int64()),
-            "raw_record": pa.array(bad_records, pa.string()),
-            "reason_detail": pa.array(bad_details, pa.string()),
-        }
-    )
+    kind = "case when json_valid(record) then json_type(record) end"
+    good = con.sql(
+        f"select source_line, record from json_file_lines "
+        f"where {kind} = 'OBJECT' order by source_line"
+    ).to_arrow_table()
+    bad = con.sql(
+        f"""select source_line, record as raw_record,
+            case when json_valid(record) then 'not a JSON object' else 'not valid JSON' end
+                as reason_detail
+        from json_file_lines
+        where trim(record) <> '' and {kind} is distinct from 'OBJECT'
+        order by source_line"""
+    ).to_arrow_table()
+    con.unregister("json_file_lines")
     return good, bad
 
 
@@ -164,7 +165,7 @@ def _collect_json_days(
     for day in days:
         for path in day_files(source_dir, day, pattern):
             file = read_text_file(path, relative_name(path, ctx.landing_dir))
-            good, bad = read_json_lines(file)
+            good, bad = read_json_lines(con, file)
             con.execute(
                 f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256]
             )
