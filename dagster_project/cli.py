@@ -248,7 +248,9 @@ def ui(config: str | None, port: int) -> None:
         str(port),
     ]
     try:
-        sys.exit(subprocess.call(command))
+        # `dagster dev` suggests the newer `dg dev`, which expects a different project layout.
+        env = {**os.environ, "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
+        sys.exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:
         sys.exit(0)
 
