@@ -12,6 +12,26 @@ from dagster_project.lib.environment import TELEMETRY_OFF, prepare_dagster_home
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
+# The minimal loyalty.yml of the design (a retailer with one flat sales export), verbatim: it must
+# work as it stands.
+MINIMAL_CONFIG = """\
+timezone: Europe/Madrid
+landing_dir: landing            # absent folders = sources not delivered
+warehouse: {path: warehouse.duckdb}
+exports_dir: exports
+sources:
+  transactions:                 # the generic source
+    path: sales/*.csv           # glob; csv or parquet by extension, or format: csv|parquet
+    columns: {customer_id: CustomerID, order_id: InvoiceNo, ordered_at: InvoiceDate, amount: Total}
+    # instead of amount: quantity: Quantity, unit_price: UnitPrice (amount = quantity × unit_price)
+clv: {model: bgnbd, time_unit: W, holdout_days: 91}
+"""
+
+
+@pytest.fixture
+def minimal_config_text() -> str:
+    return MINIMAL_CONFIG
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):

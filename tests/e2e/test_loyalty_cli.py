@@ -296,22 +296,10 @@ def test_a_flat_sales_file_with_its_own_columns_flows_to_the_marts(tmp_path: Pat
     ).fetchall() == [("bad_type", 2)]
 
 
-MINIMAL_CONFIG = """\
-timezone: Europe/Madrid
-landing_dir: landing            # absent folders = sources not delivered
-warehouse: {path: warehouse.duckdb}
-exports_dir: exports
-sources:
-  transactions:                 # the generic source
-    path: sales/*.csv           # glob; csv or parquet by extension, or format: csv|parquet
-    columns: {customer_id: CustomerID, order_id: InvoiceNo, ordered_at: InvoiceDate, amount: Total}
-    # instead of amount: quantity: Quantity, unit_price: UnitPrice (amount = quantity × unit_price)
-clv: {model: bgnbd, time_unit: W, holdout_days: 91}
-"""
-
-
-def test_the_minimal_config_of_the_design_works_as_it_stands(tmp_path: Path):
-    (tmp_path / "loyalty.yml").write_text(MINIMAL_CONFIG, encoding="utf-8")
+def test_the_minimal_config_of_the_design_works_as_it_stands(
+    tmp_path: Path, minimal_config_text: str
+):
+    (tmp_path / "loyalty.yml").write_text(minimal_config_text, encoding="utf-8")
     sales = tmp_path / "landing" / "sales"
     sales.mkdir(parents=True)
     (sales / "2025-03.csv").write_text(

@@ -4,23 +4,12 @@ import pytest
 
 from dagster_project.config import ConfigError, load_settings, settings_from_dict
 
-MINIMAL = """\
-timezone: Europe/Madrid
-landing_dir: landing            # absent folders = sources not delivered
-warehouse: {path: warehouse.duckdb}
-exports_dir: exports
-sources:
-  transactions:                 # the generic source
-    path: sales/*.csv           # glob; csv or parquet by extension, or format: csv|parquet
-    columns: {customer_id: CustomerID, order_id: InvoiceNo, ordered_at: InvoiceDate, amount: Total}
-    # instead of amount: quantity: Quantity, unit_price: UnitPrice (amount = quantity × unit_price)
-clv: {model: bgnbd, time_unit: W, holdout_days: 91}
-"""
 
-
-def test_the_minimal_config_of_the_design_loads_with_paths_beside_it(tmp_path: Path):
+def test_the_minimal_config_of_the_design_loads_with_paths_beside_it(
+    tmp_path: Path, minimal_config_text: str
+):
     config = tmp_path / "loyalty.yml"
-    config.write_text(MINIMAL, encoding="utf-8")
+    config.write_text(minimal_config_text, encoding="utf-8")
     settings = load_settings(config)
     assert settings.warehouse_path == tmp_path / "warehouse.duckdb"
     assert settings.landing_path == tmp_path / "landing"
