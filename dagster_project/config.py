@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dagster_project.lib.privacy import DEFAULT_KEY_ENV
+from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 
 CONFIG_ENV = "LOYALTY_CONFIG"
@@ -91,6 +92,39 @@ class SourcesSettings(_Strict):
     transactions: GenericSourceSettings | None = None
 
 
+class TierCutoffs(_Strict):
+    """Cumulative shares of revenue: the customers who together make the first `gold` of revenue
+    (largest spenders first) are gold, up to `silver` silver, up to `bronze` bronze, the rest wood."""
+
+    gold: float = Field(0.5, gt=0, le=1)
+    silver: float = Field(0.8, gt=0, le=1)
+    bronze: float = Field(0.95, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> TierCutoffs:
+        if not self.gold < self.silver < self.bronze:
+            raise ValueError("cut-offs must increase: gold < silver < bronze")
+        return self
+
+
+class SegmentationSettings(_Strict):
+    # segment name → rectangles of the R × FM score grid, e.g. {r: "4-5", fm: "4-5"}
+    rfm_segments: dict[str, list[dict[str, int | str]]] = Field(
+        default_factory=lambda: dict(DEFAULT_SEGMENTS)
+    )
+    tiers: TierCutoffs = TierCutoffs()
+    pareto_top_share: float = Field(0.2, gt=0, lt=1, description="share of top customers")
+
+    @field_validator("rfm_segments")
+    @classmethod
+    def _covers_the_grid_once(cls, value: dict) -> dict:
+        try:
+            scheme_cells(value)
+        except SchemeError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+
 class ClvSettings(_Strict):
     model: Literal["bgnbd", "pareto_nbd", "mbgnbd", "auto"] = "bgnbd"
     time_unit: Literal["D", "W"] = "W"
@@ -121,6 +155,7 @@ class Settings(_Strict):
     exports_dir: Path = Path("exports")
     reports_dir: Path = Path("reports")
     sources: SourcesSettings = SourcesSettings()
+    segmentation: SegmentationSettings = SegmentationSettings()
     clv: ClvSettings = ClvSettings()
     contacts: ContactsSettings = ContactsSettings()
     privacy: PrivacySettings = PrivacySettings()
