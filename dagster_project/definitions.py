@@ -9,19 +9,25 @@ from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
 from dagster_project.defs.schedules import daily_schedule
-from dagster_project.defs.transform.dbt_assets import dbt_models
+from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
 from dagster_project.lib.environment import apply_environment
 
 PIPELINE_JOB = "loyalty_pipeline"
 INGEST_JOB = "ingest_landing"
 BUILD_JOB = "build_marts"
+ANALYTICS_JOB = "analytics_as_of"
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     project = dbt_project()
-    assets = [*ingest_assets(settings, partitions), dbt_models(settings, project)]
+    assets = [
+        *ingest_assets(settings, partitions),
+        dbt_models(settings, project),
+        dbt_analytics(settings, project, partitions),
+    ]
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
@@ -37,12 +43,17 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     build_job = dg.define_asset_job(
         BUILD_JOB,
-        selection=dg.AssetSelection.all() - ingest,
+        selection=dg.AssetSelection.all() - ingest - analytics,
         description="Build staging, intermediate, marts and pii from raw (dbt build).",
+    )
+    analytics_job = dg.define_asset_job(
+        ANALYTICS_JOB,
+        selection=analytics,
+        description="Customer analytics as of one day (the partition): RFM, value, CLV, KPIs.",
     )
     return dg.Definitions(
         assets=assets,
-        jobs=[job, ingest_job, build_job],
+        jobs=[job, ingest_job, build_job, analytics_job],
         schedules=[daily_schedule(settings, job)],
         resources={
             "warehouse": WarehouseResource(

@@ -17,7 +17,7 @@ import dagster as dg
 import duckdb
 
 from dagster_project.config import Settings
-from dagster_project.definitions import BUILD_JOB, INGEST_JOB, build_definitions
+from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.sources.files import delivered_days
@@ -27,6 +27,7 @@ from dagster_project.lib.warehouse import connect
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+PARTITION_TAG = "dagster/partition"
 
 
 class RunError(Exception):
@@ -114,7 +115,9 @@ def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
     return f"the run failed (see the Dagster UI, or {log_path})"
 
 
-def table_counts(settings: Settings, schemas: tuple[str, ...] = ("marts", "pii")) -> dict[str, int]:
+def table_counts(
+    settings: Settings, schemas: tuple[str, ...] = ("marts", "analytics", "pii")
+) -> dict[str, int]:
     con = connect(settings.warehouse_path, read_only=True)
     try:
         names = con.execute(
@@ -130,7 +133,8 @@ def table_counts(settings: Settings, schemas: tuple[str, ...] = ("marts", "pii")
 def run_pipeline(
     settings: Settings, start: date, end: date, *, show_progress: bool = True
 ) -> RunOutcome:
-    """Load the days [start, end] in one Dagster run, then build the marts in a second one."""
+    """Load the days [start, end] in one Dagster run, build the marts in a second one, and the
+    analytics as of `end` in a third."""
     check_range(settings, start, end)
     apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
     defs = build_definitions(settings)
@@ -141,6 +145,8 @@ def run_pipeline(
     runs = [
         (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
         (BUILD_JOB, {}),
+        # Analytics as of the last day of the range (as a scheduled run of that day would).
+        (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
     ]
     run_ids = []
     with (

@@ -93,7 +93,8 @@ def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     """Every table's rows in a stable order; ops.ingest_log without its load time."""
     names = con.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('raw', 'quarantine', 'ops', 'staging', 'intermediate', 'marts', 'pii') "
+        "where table_schema in ('raw', 'quarantine', 'ops', 'staging', 'intermediate', 'marts', "
+        "'analytics', 'pii') "
         "order by 1"
     ).fetchall()
     snapshot = {}
@@ -222,11 +223,24 @@ def test_running_the_same_range_or_day_twice_leaves_identical_tables(clean: Proj
     assert again.returncode == 0, again.stderr[-3000:]
     with clean.connect() as con:
         assert all_tables(con) == before
+    snapshots = []
     for _ in range(2):
         day = loyalty("run", "--config", str(clean.config), "--date", "2025-02-14")
         assert day.returncode == 0, day.stderr[-3000:]
         with clean.connect() as con:
-            assert all_tables(con) == before
+            snapshots.append(all_tables(con))
+    assert snapshots[0] == snapshots[1]
+    # The day adds its own analytics (as of 2025-02-14) and changes nothing else.
+    unchanged = {t: rows for t, rows in snapshots[0].items() if not t.startswith("analytics.")}
+    assert unchanged == {t: rows for t, rows in before.items() if not t.startswith("analytics.")}
+    with clean.connect() as con:
+        as_of = {
+            d
+            for (d,) in con.execute(
+                "select distinct as_of_date::varchar from analytics.customer_rfm"
+            ).fetchall()
+        }
+    assert as_of == {END, "2025-02-14"}
 
 
 # --- dirty data: nothing lost --------------------------------------------------------------------
@@ -352,3 +366,84 @@ def test_a_file_missing_a_required_column_stops_the_run_naming_the_file(tmp_path
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("loyalty: run 2025-01-02..2025-01-02 failed: step raw__pos_tickets:")
     assert "pos/tickets/date=2025-01-02/tickets.csv: missing required columns" in last
+
+
+# --- analytics -------------------------------------------------------------------------------------
+
+
+def lifetimes_summary(con: duckdb.DuckDBPyConnection, as_of: str, time_unit: str) -> pd.DataFrame:
+    """lifetimes' own summary of the purchases analytics see as of the day, built with pandas.
+
+    A purchase is an order of a known customer on or before the day, valued at its
+    non-prescription lines net of what was returned by the end of the day, when positive.
+    """
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    lines = con.execute("select * from marts.fct_transaction_lines").df()
+    day = pd.Timestamp(as_of)
+    seen = lines[
+        lines.customer_key.notna()
+        & (pd.to_datetime(lines.order_date) <= day)
+        & (pd.to_datetime(lines.event_date) <= day)
+        & ~lines.is_prescription.astype(bool)
+    ]
+    orders = seen.groupby(["customer_key", "transaction_id", "order_date"], as_index=False)[
+        "line_amount"
+    ].sum()
+    orders["line_amount"] = orders.line_amount.astype(float)
+    orders = orders[orders.line_amount > 0]
+    return summary_data_from_transaction_data(
+        orders,
+        "customer_key",
+        "order_date",
+        monetary_value_col="line_amount",
+        observation_period_end=as_of,
+        freq="D",
+        freq_multiplier=7 if time_unit == "W" else 1,
+    )
+
+
+def assert_rfm_matches_lifetimes(
+    con: duckdb.DuckDBPyConnection, as_of: str, time_unit: str
+) -> None:
+    ours = (
+        con.execute(
+            "select customer_key, frequency, recency, t, monetary_value from analytics.customer_rfm "
+            "where as_of_date = ?",
+            [as_of],
+        )
+        .df()
+        .set_index("customer_key")
+        .sort_index()
+    )
+    theirs = lifetimes_summary(con, as_of, time_unit).sort_index()
+    assert list(ours.index) == list(theirs.index)
+    assert (ours.frequency.to_numpy() == theirs.frequency.to_numpy()).all()
+    for ours_column, theirs_column in (("recency", "recency"), ("t", "T")):
+        difference = (ours[ours_column].astype(float) - theirs[theirs_column]).abs().max()
+        assert difference < 1e-9, ours_column
+    assert (ours.monetary_value.astype(float) - theirs.monetary_value).abs().max() < 0.005
+
+
+def test_rfm_summary_equals_lifetimes_own_in_weeks_and_days(clean: Project):
+    with clean.connect() as con:
+        assert_rfm_matches_lifetimes(con, END, "W")
+        segments = {
+            s
+            for (s,) in con.execute(
+                "select distinct rfm_segment from analytics.customer_rfm"
+            ).fetchall()
+        }
+        tiers = {
+            t
+            for (t,) in con.execute(
+                "select distinct value_tier from analytics.customer_rfm"
+            ).fetchall()
+        }
+    assert None not in segments and len(segments) >= 6
+    assert tiers == {"gold", "silver", "bronze", "wood"}
+    clean.config.write_text(clean.config.read_text() + "clv: {time_unit: D}\n", encoding="utf-8")
+    rerun = loyalty("run", "--config", str(clean.config), "--date", END)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    with clean.connect() as con:
+        assert_rfm_matches_lifetimes(con, END, "D")

@@ -9,6 +9,7 @@ with an unknown sku, and a generic flat-sales file. Each test asserts the marts'
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import duckdb
 import pytest
 
 from dagster_project.lib.contacts import normalize_email, phone_e164
+from dagster_project.lib.rfm import DEFAULT_SEGMENTS, scheme_cells
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
 
@@ -426,6 +428,9 @@ def dbt_build(warehouse: Path, work_dir: Path) -> subprocess.CompletedProcess[st
             str(work_dir / "target"),
             "--log-path",
             str(work_dir / "logs"),
+            # The analytics models are computed as of a day, with the validated RFM scheme.
+            "--vars",
+            json.dumps({"as_of_date": "2025-03-31", "rfm_scheme": scheme_cells(DEFAULT_SEGMENTS)}),
         ],
         cwd=DBT_DIR,
         env=env,

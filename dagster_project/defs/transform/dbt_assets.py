@@ -17,6 +17,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_project.config import Settings
 from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL
 from dagster_project.lib.environment import dbt_environment
+from dagster_project.lib.rfm import scheme_cells
 
 
 class LoyaltyDbtTranslator(DagsterDbtTranslator):
@@ -69,24 +70,62 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
     return manifest
 
 
+ANALYTICS_TAG = "tag:analytics"
+ANALYTICS_GROUP = "analytics"
+
+
+def settings_vars(settings: Settings) -> dict:
+    """The dbt vars that come from loyalty.yml (the same on every run, so partial parsing holds)."""
+    generic = settings.sources.transactions
+    segmentation = settings.segmentation
+    return {
+        "generic_channel": generic.channel if generic else "store",
+        "clv_time_unit": settings.clv.time_unit,
+        "rfm_scheme": scheme_cells(segmentation.rfm_segments),
+        "tier_cutoffs": segmentation.tiers.model_dump(),
+        "pareto_top_share": segmentation.pareto_top_share,
+    }
+
+
 def dbt_models(settings: Settings, project: DbtProject):
     manifest = prepare_manifest(project, settings.warehouse_path)
-    generic_channel = (
-        settings.sources.transactions.channel if settings.sources.transactions else "store"
-    )
+    dbt_vars = settings_vars(settings)
 
     @dbt_assets(
         manifest=manifest,
         project=project,
         dagster_dbt_translator=LoyaltyDbtTranslator(),
+        exclude=ANALYTICS_TAG,
         pool=WAREHOUSE_POOL,
         name="dbt_models",
     )
     def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
-        # Marts are rebuilt whole from raw, so the run's days need not reach dbt; vars that stay
-        # the same from run to run also keep dbt's partial parsing (seconds per run) working.
-        dbt_vars = {"generic_channel": generic_channel}
+        # Marts are rebuilt whole from raw, so they are not partitioned: a run's days need not
+        # reach dbt.
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
     return _dbt_models
+
+
+def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+    manifest = prepare_manifest(project, settings.warehouse_path)
+    config_vars = settings_vars(settings)
+
+    @dbt_assets(
+        manifest=manifest,
+        project=project,
+        select=ANALYTICS_TAG,
+        dagster_dbt_translator=LoyaltyDbtTranslator(),
+        partitions_def=partitions,
+        # Each day is computed on its own (as_of_date replaces that day's rows), one run per day.
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        pool=WAREHOUSE_POOL,
+        name="dbt_analytics",
+    )
+    def _dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Customer analytics as of the partition's day: RFM summary, scores, segments, tiers."""
+        dbt_vars = {**config_vars, "as_of_date": context.partition_key}
+        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+
+    return _dbt_analytics

@@ -1,0 +1,43 @@
+{#- The day analytics are computed as of (var as_of_date, set per Dagster partition). -#}
+{% macro as_of_date() -%}
+    {%- set value = var('as_of_date') -%}
+    {%- if value is none and execute -%}
+        {{ exceptions.raise_compiler_error("analytics need var as_of_date (YYYY-MM-DD); the Dagster analytics assets pass it") }}
+    {%- endif -%}
+    cast('{{ value or "1970-01-01" }}' as date)
+{%- endmacro %}
+
+
+{#- Days expressed in the CLV time unit: D = days, W = days / 7 (as lifetimes with freq_multiplier 7). -#}
+{% macro in_time_unit(days) -%}
+    {%- if var('clv_time_unit') == 'W' -%}
+        ({{ days }}) / 7.0
+    {%- else -%}
+        cast({{ days }} as {{ dbt.type_float() }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The validated RFM scheme (var rfm_scheme) as a relation: r_score, fm_score, rfm_segment. -#}
+{% macro rfm_scheme_relation() -%}
+    {%- set cells = var('rfm_scheme') -%}
+    {%- if cells | length != 25 and execute -%}
+        {{ exceptions.raise_compiler_error("var rfm_scheme must hold the 25 cells of the validated RFM scheme") }}
+    {%- endif -%}
+    {%- for cell in cells %}
+    select
+        {{ cell['r_score'] | int }} as r_score,
+        {{ cell['fm_score'] | int }} as fm_score,
+        '{{ cell['segment'] | replace("'", "''") }}' as rfm_segment
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+    {%- if cells | length == 0 %}
+    select 0 as r_score, 0 as fm_score, 'none' as rfm_segment
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- Quintile score 1–5 of a value among all rows: equal values share a score. -#}
+{% macro quintile_score(order_by) -%}
+    (1 + least(4, cast(floor(5 * percent_rank() over (order by {{ order_by }})) as integer)))
+{%- endmacro %}

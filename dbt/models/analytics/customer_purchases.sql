@@ -1,0 +1,49 @@
+{{ config(materialized='ephemeral') }}
+
+{#-
+    The purchases analytics see as of the day: one row per order placed by a known customer on or
+    before as_of_date, valued at what had not been returned or refunded by the end of that day,
+    prescription lines left out (they never drive a segment, tier or value model). An order whose
+    value so counted is not positive (only prescription items, returned in full) is no purchase.
+-#}
+
+with
+
+lines as (
+
+    select * from {{ ref('fct_transaction_lines') }}
+
+),
+
+as_of_lines as (
+
+    select *
+    from lines
+    where customer_key is not null
+        and order_date <= {{ loyalty.as_of_date() }}
+        and event_date <= {{ loyalty.as_of_date() }}
+
+),
+
+orders as (
+
+    select
+        customer_key,
+        transaction_id,
+        order_date,
+        channel,
+        sum(case when is_prescription then 0 else line_amount end) as purchase_amount,
+        sum(line_amount) as net_amount
+    from as_of_lines
+    group by customer_key, transaction_id, order_date, channel
+
+),
+
+final as (
+
+    select * from orders
+    where purchase_amount > 0
+
+)
+
+select * from final
