@@ -125,6 +125,32 @@ class SegmentationSettings(_Strict):
         return value
 
 
+class LifecycleSettings(_Strict):
+    """Thresholds of the lifecycle stages; gaps are multiples of the customer's own rhythm (their
+    average days between purchases, or the median rhythm of repeat buyers for one-time buyers)."""
+
+    new_days: int = Field(90, ge=1, description="a first purchase this recent makes a customer new")
+    active_gaps: float = Field(
+        1.5, gt=0, description="active while days since last ≤ this × rhythm"
+    )
+    at_risk_gaps: float = Field(3.0, gt=0, description="at risk up to this × rhythm, then lapsed")
+    min_active_days: int = Field(30, ge=1, description="never less active time than this")
+    min_at_risk_days: int = Field(60, ge=1, description="never less at-risk time than this")
+    lost_days: int = Field(365, ge=1, description="no purchase for this long: lost")
+    at_risk_probability: float = Field(
+        0.5, ge=0, le=1, description="active but P(alive) below this: at risk"
+    )
+    lost_probability: float = Field(0.1, ge=0, le=1, description="P(alive) below this: lost")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleSettings:
+        if not self.active_gaps < self.at_risk_gaps:
+            raise ValueError("active_gaps must be below at_risk_gaps")
+        if not self.lost_probability < self.at_risk_probability:
+            raise ValueError("lost_probability must be below at_risk_probability")
+        return self
+
+
 class ClvSettings(_Strict):
     model: Literal["bgnbd", "pareto_nbd", "mbgnbd", "auto"] = "bgnbd"
     time_unit: Literal["D", "W"] = "W"
@@ -157,6 +183,7 @@ class Settings(_Strict):
     sources: SourcesSettings = SourcesSettings()
     segmentation: SegmentationSettings = SegmentationSettings()
     clv: ClvSettings = ClvSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
     contacts: ContactsSettings = ContactsSettings()
     privacy: PrivacySettings = PrivacySettings()
     schedule: ScheduleSettings = ScheduleSettings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.config import Settings, load_settings
+from dagster_project.defs.analytics.clv import customer_clv_asset
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
@@ -24,7 +25,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [
         *ingest_assets(settings, partitions),
         dbt_models(settings, project),
-        dbt_analytics(settings, project, partitions),
+        *dbt_analytics(settings, project, partitions),
+        customer_clv_asset(settings, partitions),
     ]
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)

@@ -47,6 +47,58 @@ def connect(
     return duckdb.connect(str(path), read_only=read_only, config=config)
 
 
+# Analytics tables written by Python (model fits); dbt models after them read them as sources, so
+# they exist from the start, like the raw tables.
+CUSTOMER_CLV_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE"),
+    ("customer_key", "VARCHAR"),
+    ("probability_alive", "DOUBLE"),
+    ("expected_purchases_30d", "DOUBLE"),
+    ("expected_purchases_90d", "DOUBLE"),
+    ("expected_purchases_365d", "DOUBLE"),
+    ("churn_probability_90d", "DOUBLE"),
+    ("expected_next_purchase_date", "DATE"),
+    ("predicted_spend_per_purchase", "DOUBLE"),
+    ("predicted_clv", "DOUBLE"),
+    ("historic_clv", "DOUBLE"),
+    ("model", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("spend_model", "VARCHAR"),
+    ("spend_method", "VARCHAR"),
+)
+CLV_MODEL_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE"),
+    ("model", "VARCHAR"),
+    ("stage", "VARCHAR"),
+    ("selected", "BOOLEAN"),
+    ("status", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("message", "VARCHAR"),
+    ("parameters", "VARCHAR"),
+    ("log_likelihood", "DOUBLE"),
+    ("converged", "BOOLEAN"),
+    ("penalizer", "DOUBLE"),
+    ("tolerance", "DOUBLE"),
+    ("attempts", "INTEGER"),
+    ("customers", "BIGINT"),
+    ("rows_fitted", "BIGINT"),
+    ("seconds", "DOUBLE"),
+    ("time_unit", "VARCHAR"),
+    ("calibration_end_date", "DATE"),
+    ("holdout_days", "INTEGER"),
+    ("holdout_customers", "BIGINT"),
+    ("holdout_mae", "DOUBLE"),
+    ("holdout_rmse", "DOUBLE"),
+    ("holdout_total_pct_error", "DOUBLE"),
+    ("selection_metric", "VARCHAR"),
+    ("frequency_spend_correlation", "DOUBLE"),
+)
+PYTHON_ANALYTICS_TABLES = {
+    "customer_clv": CUSTOMER_CLV_COLUMNS,
+    "clv_model_runs": CLV_MODEL_RUN_COLUMNS,
+}
+
+
 def _column_list(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
 
@@ -70,6 +122,8 @@ def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"create table if not exists quarantine.{name} ({_column_list(QUARANTINE_COLUMNS)})"
         )
     con.execute(f"create table if not exists ops.ingest_log ({_column_list(INGEST_LOG_COLUMNS)})")
+    for name, columns in PYTHON_ANALYTICS_TABLES.items():
+        con.execute(f"create table if not exists analytics.{name} ({_column_list(columns)})")
     con.execute(
         "create or replace table ops.quarantine_reasons (reason_code varchar, description varchar)"
     )

@@ -41,3 +41,17 @@
 {% macro quintile_score(order_by) -%}
     (1 + least(4, cast(floor(5 * percent_rank() over (order by {{ order_by }})) as integer)))
 {%- endmacro %}
+
+
+{#- The median of a column (DuckDB and Spark both have median / percentile_approx). -#}
+{% macro median(column) -%}
+    {{ return(adapter.dispatch('median', 'loyalty')(column)) }}
+{%- endmacro %}
+
+{% macro default__median(column) -%}
+    median({{ column }})
+{%- endmacro %}
+
+{% macro spark__median(column) -%}
+    percentile_approx({{ column }}, 0.5)
+{%- endmacro %}

@@ -89,8 +89,14 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return generated_project(tmp_path_factory.mktemp("dirty"), "--dirty-rate", "0.05")
 
 
+RUN_TIME_COLUMNS = {
+    "ops.ingest_log": " exclude (loaded_at)",
+    "analytics.clv_model_runs": " exclude (seconds)",
+}
+
+
 def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    """Every table's rows in a stable order; ops.ingest_log without its load time."""
+    """Every table's rows in a stable order, without the columns that record when or how long."""
     names = con.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema in ('raw', 'quarantine', 'ops', 'staging', 'intermediate', 'marts', "
@@ -99,7 +105,7 @@ def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     ).fetchall()
     snapshot = {}
     for (name,) in names:
-        exclude = " exclude (loaded_at)" if name == "ops.ingest_log" else ""
+        exclude = RUN_TIME_COLUMNS.get(name, "")
         snapshot[name] = con.execute(f"select *{exclude} from {name} order by all").fetchall()
     return snapshot
 

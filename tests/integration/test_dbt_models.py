@@ -22,8 +22,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from dagster_project.config import settings_from_dict
+from dagster_project.defs.transform.dbt_assets import settings_vars
 from dagster_project.lib.contacts import normalize_email, phone_e164
-from dagster_project.lib.rfm import DEFAULT_SEGMENTS, scheme_cells
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
 
@@ -430,7 +431,7 @@ def dbt_build(warehouse: Path, work_dir: Path) -> subprocess.CompletedProcess[st
             str(work_dir / "logs"),
             # The analytics models are computed as of a day, with the validated RFM scheme.
             "--vars",
-            json.dumps({"as_of_date": "2025-03-31", "rfm_scheme": scheme_cells(DEFAULT_SEGMENTS)}),
+            json.dumps({**settings_vars(settings_from_dict({})), "as_of_date": "2025-03-31"}),
         ],
         cwd=DBT_DIR,
         env=env,

@@ -59,3 +59,20 @@ def test_a_missing_file_and_bad_yaml_are_one_line_errors(tmp_path: Path):
 def test_the_repository_demo_config_is_valid():
     settings = load_settings(Path(__file__).resolve().parents[2] / "loyalty.yml")
     assert settings.start_date.isoformat() == "2024-01-01"
+
+
+def test_dbt_var_defaults_are_the_config_defaults():
+    """dbt run by hand uses dbt_project.yml's vars; the pipeline passes loyalty.yml's."""
+    import yaml
+
+    from dagster_project.defs.transform.dbt_assets import settings_vars
+
+    project = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "dbt" / "dbt_project.yml").read_text(
+            encoding="utf-8"
+        )
+    )
+    expected = settings_vars(settings_from_dict({}))
+    for key, value in project["vars"].items():
+        if key in expected and key != "rfm_scheme":
+            assert value == expected[key], key

@@ -71,6 +71,7 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
 
 
 ANALYTICS_TAG = "tag:analytics"
+AFTER_CLV_TAG = "tag:after_clv"
 ANALYTICS_GROUP = "analytics"
 
 
@@ -84,6 +85,7 @@ def settings_vars(settings: Settings) -> dict:
         "rfm_scheme": scheme_cells(segmentation.rfm_segments),
         "tier_cutoffs": segmentation.tiers.model_dump(),
         "pareto_top_share": segmentation.pareto_top_share,
+        "lifecycle": settings.lifecycle.model_dump(),
     }
 
 
@@ -108,24 +110,58 @@ def dbt_models(settings: Settings, project: DbtProject):
     return _dbt_models
 
 
-def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+def _dbt_analytics_assets(
+    settings: Settings,
+    project: DbtProject,
+    partitions: dg.PartitionsDefinition,
+    *,
+    name: str,
+    select: str,
+    exclude: str | None,
+    description: str,
+):
     manifest = prepare_manifest(project, settings.warehouse_path)
     config_vars = settings_vars(settings)
 
     @dbt_assets(
         manifest=manifest,
         project=project,
-        select=ANALYTICS_TAG,
+        select=select,
+        exclude=exclude,
         dagster_dbt_translator=LoyaltyDbtTranslator(),
         partitions_def=partitions,
         # Each day is computed on its own (as_of_date replaces that day's rows), one run per day.
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         pool=WAREHOUSE_POOL,
-        name="dbt_analytics",
+        name=name,
     )
     def _dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        """Customer analytics as of the partition's day: RFM summary, scores, segments, tiers."""
         dbt_vars = {**config_vars, "as_of_date": context.partition_key}
         yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
+    _dbt_analytics.__doc__ = description
     return _dbt_analytics
+
+
+def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+    """The analytics dbt models around the CLV fit: those it reads, and those that read it."""
+    return [
+        _dbt_analytics_assets(
+            settings,
+            project,
+            partitions,
+            name="dbt_analytics",
+            select=ANALYTICS_TAG,
+            exclude=AFTER_CLV_TAG,
+            description="Customer purchases and RFM summary, scores, segments, tiers as of the day.",
+        ),
+        _dbt_analytics_assets(
+            settings,
+            project,
+            partitions,
+            name="dbt_analytics_after_clv",
+            select=AFTER_CLV_TAG,
+            exclude=None,
+            description="Lifecycle stages, segment history and KPIs as of the day (read the CLV).",
+        ),
+    ]

@@ -1,10 +1,12 @@
-{{ config(materialized='ephemeral') }}
+{{ config(materialized='table') }}
 
 {#-
     The purchases analytics see as of the day: one row per order placed by a known customer on or
     before as_of_date, valued at what had not been returned or refunded by the end of that day,
     prescription lines left out (they never drive a segment, tier or value model). An order whose
     value so counted is not positive (only prescription items, returned in full) is no purchase.
+    A working table: it holds the purchases as of the last day computed (the CLV asset reads it
+    for its holdout check); the day's results are kept in the tables built from it.
 -#}
 
 with
@@ -41,7 +43,10 @@ orders as (
 
 final as (
 
-    select * from orders
+    select
+        {{ loyalty.as_of_date() }} as as_of_date,
+        *
+    from orders
     where purchase_amount > 0
 
 )

@@ -41,6 +41,26 @@ day_totals as (
 
 ),
 
+ranked_days as (
+
+    select
+        customer_key,
+        order_date,
+        row_number() over (partition by customer_key order by order_date desc) as day_rank
+    from purchase_days
+
+),
+
+previous_days as (
+
+    select
+        customer_key,
+        order_date as previous_purchase_date
+    from ranked_days
+    where day_rank = 2
+
+),
+
 first_days as (
 
     select
@@ -71,6 +91,7 @@ summary as (
         day_totals.customer_key,
         day_totals.first_purchase_date,
         day_totals.last_purchase_date,
+        previous_days.previous_purchase_date,
         day_totals.purchase_day_count - 1 as frequency,
         {{ dbt.datediff('day_totals.first_purchase_date', 'day_totals.last_purchase_date', 'day') }} as recency_days,
         {{ dbt.datediff('day_totals.first_purchase_date', loyalty.as_of_date(), 'day') }} as t_days,
@@ -94,6 +115,8 @@ summary as (
         on day_totals.customer_key = first_days.customer_key
     inner join order_totals
         on day_totals.customer_key = order_totals.customer_key
+    left join previous_days
+        on day_totals.customer_key = previous_days.customer_key
 
 ),
 
@@ -130,6 +153,7 @@ final as (
         ---------- purchase summary (lifetimes' definitions; recency and t in the CLV time unit)
         scored.first_purchase_date,
         scored.last_purchase_date,
+        scored.previous_purchase_date,
         scored.frequency,
         {{ loyalty.in_time_unit('scored.recency_days') }} as recency,
         {{ loyalty.in_time_unit('scored.t_days') }} as t,

@@ -1,0 +1,147 @@
+"""The CLV asset: fit the purchase and spend models as of the partition's day and score everyone.
+
+The fitting lives in `lib/clv`; this asset reads the day's purchase summary (analytics.customer_rfm)
+and purchases (analytics.customer_purchases), calls it, and replaces the day's rows of
+analytics.customer_clv and analytics.clv_model_runs. Its metadata carries the run's model, fit and
+holdout numbers and the two holdout plots (no customer data).
+"""
+
+import base64
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.config import Settings
+from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
+from dagster_project.lib.clv import ClvParameters, run_clv
+from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
+
+CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
+CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
+UPSTREAM = [
+    dg.AssetKey(["analytics", "customer_rfm"]),
+    dg.AssetKey(["analytics", "customer_purchases"]),
+]
+
+
+def clv_parameters(settings: Settings) -> ClvParameters:
+    clv = settings.clv
+    return ClvParameters(
+        model=clv.model,
+        time_unit=clv.time_unit,
+        holdout_days=clv.holdout_days,
+        horizon_days=clv.horizon_days,
+        discount_rate=clv.discount_rate,
+    )
+
+
+def _replace_day(con, table: str, columns, frame: pd.DataFrame, as_of: date) -> None:
+    names = [name for name, _ in columns]
+    frame = frame.reindex(columns=names)
+    con.execute(f"delete from analytics.{table} where as_of_date = ?", [as_of])
+    con.register("incoming_rows", frame)
+    casts = ", ".join(f'cast("{name}" as {sql_type})' for name, sql_type in columns)
+    con.execute(f"insert into analytics.{table} select {casts} from incoming_rows")
+    con.unregister("incoming_rows")
+
+
+def _plots_markdown(paths: list[Path]) -> str:
+    images = []
+    for path in paths:
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        images.append(
+            f"**{path.stem.replace('_', ' ')}**\n\n![{path.stem}](data:image/png;base64,{encoded})"
+        )
+    return "\n\n".join(images) or "No holdout plots (no holdout period)."
+
+
+def customer_clv_asset(
+    settings: Settings, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    params = clv_parameters(settings)
+
+    @dg.multi_asset(
+        name="customer_clv",
+        specs=[
+            dg.AssetSpec(
+                CUSTOMER_CLV,
+                deps=UPSTREAM,
+                group_name="analytics",
+                kinds={"python", "duckdb"},
+                description=(
+                    "Per customer and as-of day: probability alive, expected purchases in 30/90/365 "
+                    "days, churn probability, expected next purchase, predicted spend and CLV "
+                    "(lifetimes BG/NBD, Pareto/NBD or MBG/NBD with Gamma-Gamma; a documented "
+                    "heuristic when the data cannot support a model)."
+                ),
+            ),
+            dg.AssetSpec(
+                CLV_MODEL_RUNS,
+                deps=UPSTREAM,
+                group_name="analytics",
+                kinds={"python", "duckdb"},
+                description="One row per model fit of the day: parameters, fit and holdout numbers.",
+            ),
+        ],
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+        pool=WAREHOUSE_POOL,
+    )
+    def _customer_clv(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        as_of = date.fromisoformat(context.partition_key)
+        with warehouse.connect() as con:
+            summary = con.execute(
+                'select customer_key, frequency, recency, t as "T", '
+                "cast(monetary_value as double) as monetary_value, "
+                "cast(total_net_amount as double) as total_spend "
+                "from analytics.customer_rfm where as_of_date = ? order by customer_key",
+                [as_of],
+            ).df()
+            purchases = con.execute(
+                "select customer_key, order_date as date, cast(purchase_amount as double) as amount "
+                "from analytics.customer_purchases where as_of_date = ? "
+                "order by customer_key, order_date, transaction_id",
+                [as_of],
+            ).df()
+            out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            run = run_clv(params, as_of, transactions=purchases, summary=summary, out_dir=out_dir)
+            scores = run.scores.assign(as_of_date=as_of)
+            runs = pd.DataFrame(run.runs)
+            _replace_day(con, "customer_clv", CUSTOMER_CLV_COLUMNS, scores, as_of)
+            _replace_day(con, "clv_model_runs", CLV_MODEL_RUN_COLUMNS, runs, as_of)
+        final = runs[runs["stage"] == "final"]
+        purchase = final.iloc[0].to_dict() if len(final) else {}
+        context.log.info(
+            f"CLV as of {as_of}: {run.model}, {purchase.get('status')}, {len(scores)} customers"
+        )
+        yield dg.MaterializeResult(
+            asset_key=CUSTOMER_CLV,
+            metadata={
+                "dagster/row_count": len(scores),
+                "model": run.model,
+                "method": str(scores["method"].iloc[0]) if len(scores) else "none",
+                "status": str(purchase.get("status")),
+                "message": str(purchase.get("message") or ""),
+                "holdout_mae": dg.MetadataValue.float(
+                    float(purchase.get("holdout_mae") or float("nan"))
+                ),
+                "mean_predicted_clv": dg.MetadataValue.float(
+                    float(scores["predicted_clv"].mean()) if len(scores) else 0.0
+                ),
+                "holdout_plots": dg.MetadataValue.md(_plots_markdown(run.plots)),
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=CLV_MODEL_RUNS,
+            metadata={
+                "dagster/row_count": len(runs),
+                "fits": dg.MetadataValue.json(
+                    runs.drop(columns=["parameters"]).astype(str).to_dict(orient="records")
+                ),
+            },
+        )
+
+    return _customer_clv

@@ -1,0 +1,182 @@
+"""Per-customer CLV scores from a purchase fit and a spend fit (or the heuristics without them).
+
+Output columns (one row per `customer_key`, in the summary's order):
+- `probability_alive`: P(the customer has not dropped out by the as-of date | history).
+- `expected_purchases_30d`, `_90d`, `_365d`: expected repeat purchase days in the next 30/90/365
+  days (conditional on history).
+- `churn_probability_90d`: P(no purchase in the next 90 days | history), see
+  `ModelPredictor.probability_no_purchase`.
+- `expected_next_purchase_date`: as-of date + the first whole day d within `horizon_days` at
+  which the expected purchases reach 1; NaT when they stay below 1 over the horizon.
+- `predicted_spend_per_purchase`: Gamma-Gamma's conditional expected mean spend (repeat buyers
+  with positive spend), the population mean p*v/(q-1) for everyone else.
+- `predicted_clv`: expected spend over the next `horizon_days`, discounted (see `_clv`).
+- `historic_clv`: total net spend to date (`total_spend` of the summary; NaN without it).
+- `model`, `method` ('model' or 'heuristic'), `spend_model`, `spend_method` ('model',
+  'heuristic' or 'none' when there are no amounts), `as_of_date`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from dagster_project.lib.clv.fit import FitResult
+from dagster_project.lib.clv.predict import (
+    HeuristicPredictor,
+    ModelPredictor,
+    Predictor,
+    days_to_first_expected_purchase,
+)
+from dagster_project.lib.clv.settings import SPEND_MODEL, ClvParameters
+from dagster_project.lib.clv.summary import validate_summary
+
+# Future spend is discounted at the end of each 30-day period, like lifetimes'
+# `customer_lifetime_value` does per month: a purchase somewhere in the period counts as at its
+# end, slightly conservative.
+DISCOUNT_PERIOD_DAYS = 30
+SCORE_WINDOWS_DAYS = (30, 90, 365)
+CHURN_WINDOW_DAYS = 90
+
+
+def _distinct_histories(summary: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Codes mapping each customer to its (frequency, recency, T) row, and those rows."""
+    keys = summary[["frequency", "recency", "T"]].astype(float)
+    codes = keys.groupby(["frequency", "recency", "T"], sort=False).ngroup().to_numpy()
+    first = np.unique(codes, return_index=True)[1]
+    return codes, keys.iloc[first].reset_index(drop=True)
+
+
+def _clv_per_purchase_stream(
+    predictor: Predictor,
+    x: np.ndarray,
+    rec: np.ndarray,
+    age: np.ndarray,
+    params: ClvParameters,
+) -> np.ndarray:
+    """Discounted expected purchases over the horizon: sum over 30-day periods k of
+    (E[N(t_k)] - E[N(t_k-1)]) * (1 + annual rate) ** (-t_k / 365), t_k the period's end in days
+    (the last period is cut at the horizon). Times predicted spend per purchase, this is CLV."""
+    horizon = params.horizon_days
+    if params.discount_rate == 0:
+        return predictor.expected_purchases(params.to_units(horizon), x, rec, age)
+    ends = np.minimum(
+        np.arange(1, -(-horizon // DISCOUNT_PERIOD_DAYS) + 1) * DISCOUNT_PERIOD_DAYS, horizon
+    )
+    total = np.zeros(len(x))
+    previous = np.zeros(len(x))
+    for end in ends:  # a dozen periods, each vectorised over all histories
+        current = predictor.expected_purchases(params.to_units(float(end)), x, rec, age)
+        total += np.maximum(current - previous, 0.0) * (1.0 + params.discount_rate) ** (
+            -end / 365.0
+        )
+        previous = current
+    return total
+
+
+def _spend(summary: pd.DataFrame, spend_fit: FitResult | None) -> tuple[np.ndarray, str]:
+    """Predicted spend per purchase and how it was obtained.
+
+    Heuristic (Gamma-Gamma insufficient or failed, amounts present): the customer's own mean
+    repeat spend when positive, else the mean of those over all such repeat buyers, else the
+    mean first-and-repeat purchase value (total_spend / (frequency + 1)) over customers with
+    positive total spend.
+    """
+    n = len(summary)
+    x = summary["frequency"].to_numpy(dtype=float)
+    if "monetary_value" in summary.columns:
+        m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(dtype=float)
+    else:
+        m = np.full(n, np.nan)
+    own = (x > 0) & (m > 0)
+    if spend_fit is not None and spend_fit.ok:
+        p, q, v = (spend_fit.params[k] for k in ("p", "q", "v"))
+        population = p * v / (q - 1.0)
+        weight = np.where(own, p * x / (p * x + q - 1.0), 0.0)
+        return (1.0 - weight) * population + weight * np.where(own, m, 0.0), "model"
+    if spend_fit is not None and spend_fit.status == "no_spend_data":
+        return np.full(n, np.nan), "none"
+    if own.any():
+        return np.where(own, m, m[own].mean()), "heuristic"
+    if "total_spend" in summary.columns:
+        per_purchase = summary["total_spend"].to_numpy(dtype=float) / (x + 1.0)
+        positive = per_purchase > 0
+        if positive.any():
+            return np.full(n, per_purchase[positive].mean()), "heuristic"
+    return np.full(n, np.nan), "none"
+
+
+def _purchase_columns(
+    predictor: Predictor, x: np.ndarray, rec: np.ndarray, age: np.ndarray, params: ClvParameters
+) -> dict[str, np.ndarray]:
+    """The purchase-model columns for distinct histories, plus `stream` (discounted expected
+    purchases over the horizon) and `next_days`."""
+    to_units = params.to_units
+    columns = {"probability_alive": predictor.probability_alive(x, rec, age)}
+    for days in SCORE_WINDOWS_DAYS:
+        columns[f"expected_purchases_{days}d"] = predictor.expected_purchases(
+            to_units(days), x, rec, age
+        )
+    columns["churn_probability_90d"] = predictor.probability_no_purchase(
+        to_units(CHURN_WINDOW_DAYS), x, rec, age
+    )
+    columns["stream"] = _clv_per_purchase_stream(predictor, x, rec, age, params)
+    columns["next_days"] = days_to_first_expected_purchase(
+        predictor, x, rec, age, params.horizon_days, params.days_per_unit
+    )
+    return columns
+
+
+def score_customers(
+    summary: pd.DataFrame,
+    purchase_fit: FitResult,
+    spend_fit: FitResult | None,
+    params: ClvParameters,
+    as_of: date,
+) -> pd.DataFrame:
+    """One row of CLV scores per customer of `summary` (see the module docstring for columns).
+
+    `summary` is in `params.time_unit`, as `purchase_fit` was fitted. When `purchase_fit` is not
+    ok the purchase columns come from `HeuristicPredictor` and `method` says 'heuristic'; so do
+    single histories for which a fitted model's formulas give a non-finite number (a guard: the
+    scores table must never hold NaN probabilities). Purchase quantities are computed once per
+    distinct (frequency, recency, T) and broadcast to the customers.
+    """
+    validate_summary(summary)
+    codes, rows = _distinct_histories(summary)
+    x = rows["frequency"].to_numpy()
+    rec = rows["recency"].to_numpy()
+    age = rows["T"].to_numpy()
+    weight = np.bincount(codes, minlength=len(rows)).astype(float)
+    heuristic = HeuristicPredictor.from_summary(x, age, weight)
+    predictor = ModelPredictor(purchase_fit) if purchase_fit.ok else heuristic
+    columns = _purchase_columns(predictor, x, rec, age, params)
+    finite = np.logical_and.reduce([np.isfinite(v) for k, v in columns.items() if k != "next_days"])
+    if not finite.all():
+        fallback = _purchase_columns(heuristic, x[~finite], rec[~finite], age[~finite], params)
+        for name, values in fallback.items():
+            columns[name][~finite] = values
+    row_method = np.where(finite & purchase_fit.ok, "model", "heuristic")
+
+    out = pd.DataFrame({"customer_key": summary["customer_key"].to_numpy()})
+    for name in ("probability_alive", *(f"expected_purchases_{d}d" for d in SCORE_WINDOWS_DAYS)):
+        out[name] = columns[name][codes]
+    out["churn_probability_90d"] = columns["churn_probability_90d"][codes]
+    as_of_ts = pd.Timestamp(as_of)
+    out["expected_next_purchase_date"] = as_of_ts + pd.to_timedelta(
+        columns["next_days"][codes], unit="D"
+    )
+    spend, spend_method = _spend(summary, spend_fit)
+    out["predicted_spend_per_purchase"] = spend
+    out["predicted_clv"] = columns["stream"][codes] * spend
+    out["historic_clv"] = (
+        summary["total_spend"].to_numpy(dtype=float) if "total_spend" in summary.columns else np.nan
+    )
+    out["model"] = purchase_fit.model
+    out["method"] = row_method[codes]
+    out["spend_model"] = SPEND_MODEL
+    out["spend_method"] = spend_method
+    out["as_of_date"] = as_of_ts
+    return out
