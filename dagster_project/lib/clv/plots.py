@@ -61,11 +61,18 @@ def tracking_plot(result: HoldoutResult, path: Path) -> Path:
 
 
 def holdout_plots(result: HoldoutResult, out_dir: Path) -> list[Path]:
-    """Both plots of `result` in `out_dir`; returns their paths."""
+    """The plots of `result` that have something to show, in `out_dir`; returns their paths.
+
+    A history shorter than the holdout window leaves no calibration customers: no plot then.
+    """
     out_dir = Path(out_dir)
-    return [
-        calibration_vs_holdout_plot(
-            result, out_dir / f"clv_calibration_vs_holdout_{result.model}.png"
-        ),
-        tracking_plot(result, out_dir / f"clv_tracking_{result.model}.png"),
-    ]
+    paths = []
+    if len(result.calibration_vs_holdout):
+        paths.append(
+            calibration_vs_holdout_plot(
+                result, out_dir / f"clv_calibration_vs_holdout_{result.model}.png"
+            )
+        )
+    if len(result.tracking):
+        paths.append(tracking_plot(result, out_dir / f"clv_tracking_{result.model}.png"))
+    return paths

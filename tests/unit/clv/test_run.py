@@ -86,3 +86,18 @@ def test_summary_from_sql_and_transactions_together(cdnow):
     assert len(run.scores) == len(summary)
     assert [r["stage"] for r in run.runs] == ["calibration", "final", "final"]
     assert run.runs[1]["holdout_mae"] == run.runs[0]["holdout_mae"]
+
+
+def test_a_history_shorter_than_the_holdout_scores_without_plots(tmp_path):
+    """A week of data and a 91-day holdout: no calibration customers, so nothing to plot."""
+    tx = pd.DataFrame(
+        {
+            "customer_key": ["a", "a", "b"],
+            "date": pd.to_datetime(["2025-03-03", "2025-03-09", "2025-03-04"]),
+            "amount": [15.15, 2.25, 7.0],
+        }
+    )
+    run = run_clv(ClvParameters(), date(2025, 3, 9), transactions=tx, out_dir=tmp_path)
+    assert run.plots == [] and list(tmp_path.iterdir()) == []
+    assert set(run.scores["method"]) == {"heuristic"}
+    assert run.scores["probability_alive"].between(0, 1).all()
