@@ -8,6 +8,7 @@ from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import customer_clv_asset
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
+from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
 from dagster_project.defs.schedules import daily_schedule
 from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
@@ -28,6 +29,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
     ]
+    checks = suite_checks((key for a in assets for key in a.keys), partitions)
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     job = dg.define_asset_job(
@@ -55,6 +57,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=[job, ingest_job, build_job, analytics_job],
         schedules=[daily_schedule(settings, job)],
         resources={
