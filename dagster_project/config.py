@@ -114,6 +114,9 @@ class SegmentationSettings(_Strict):
     )
     tiers: TierCutoffs = TierCutoffs()
     pareto_top_share: float = Field(0.2, gt=0, lt=1, description="share of top customers")
+    profile_min_group_size: int = Field(
+        10, ge=1, description="segment profiles leave out groups smaller than this"
+    )
 
     @field_validator("rfm_segments")
     @classmethod

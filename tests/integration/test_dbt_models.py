@@ -695,3 +695,61 @@ def test_builds_on_empty_raw_tables(tmp_path):
             assert con.execute(f"select count(*) from marts.{table}").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_analytics_kpis_cohorts_history_and_profiles_as_of_the_day(warehouse):
+    kpi = one(warehouse, "select * from analytics.kpi_daily")
+    assert kpi["as_of_date"] == date(2025, 3, 31)
+    # Net revenue counts every line on the day it happened (anonymous ticket, guest order,
+    # prescription items, returns): nothing on the 31st; in the 30 days ending on it, all but the
+    # 1st of March (T1001 26.70 + T1002 9.95 + 5001 41.40 + 5003 17.01 + INV-1 32.40).
+    assert kpi["net_revenue_amount"] == D("0.00")
+    assert kpi["net_revenue_30d_amount"] == POS_NET + SHOPIFY_NET + GENERIC_NET - D("127.46")
+    # Six customers with a purchase; Ana and 17850 last bought on the 1st, 30 days before.
+    assert (kpi["customers"], kpi["active_customers_30d"], kpi["active_customers_365d"]) == (
+        6,
+        4,
+        6,
+    )
+    assert (kpi["new_customers"], kpi["new_customers_30d"]) == (0, 4)
+    assert kpi["repeat_purchase_rate"] == pytest.approx(1 / 6)  # David: the 2nd and the 6th
+    assert kpi["purchase_frequency_365d"] == pytest.approx(8 / 6)
+    # T1005 23.40, T1006 19.90, 5004 12.50, 17850's 5.56 and 5005 29.85: 91.21 / 5.
+    assert (kpi["orders_30d"], kpi["average_order_value_30d_amount"]) == (5, D("18.24"))
+    assert (kpi["churned_customers_30d"], kpi["not_lost_customers_30_days_ago"]) == (0, 2)
+    assert kpi["churn_rate_30d"] == 0
+    # No CLV rows in the fixture: no average, and lifecycle decided by days alone.
+    assert kpi["clv_customers"] == 0 and kpi["average_predicted_clv_amount"] is None
+
+    cohorts = rows(warehouse, "select * from analytics.cohort_retention")
+    assert [
+        (
+            c["cohort_month"],
+            c["months_since_first_purchase"],
+            c["cohort_customers"],
+            c["retained_customers"],
+            c["orders_count"],
+            c["purchase_amount"],
+            c["net_amount"],
+            c["is_complete_month"],
+        )
+        for c in cohorts
+    ] == [(date(2025, 3, 1), 0, 6, 6, 8, D("165.01"), D("169.21"), True)]
+
+    history = {
+        r["customer_key"]: r
+        for r in rows(warehouse, "select * from analytics.customer_segment_history")
+    }
+    assert len(history) == 7
+    carlos = history["ck_1003"]  # a member with no purchase yet
+    assert carlos["lifecycle_stage"] == "prospect"
+    assert carlos["rfm_segment"] is None and carlos["value_tier"] is None
+    by_tier = rows(
+        warehouse,
+        "select group_name, customers from analytics.kpi_clv_by_group "
+        "where group_type = 'value_tier' order by 1",
+    )
+    assert sum(r["customers"] for r in by_tier) == 6
+    # One as-of date: no transitions yet; every group is smaller than 10: no profile.
+    assert rows(warehouse, "select * from analytics.segment_transitions") == []
+    assert rows(warehouse, "select * from analytics.segment_profiles") == []

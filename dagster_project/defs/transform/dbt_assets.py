@@ -85,6 +85,7 @@ def settings_vars(settings: Settings) -> dict:
         "rfm_scheme": scheme_cells(segmentation.rfm_segments),
         "tier_cutoffs": segmentation.tiers.model_dump(),
         "pareto_top_share": segmentation.pareto_top_share,
+        "profile_min_group_size": segmentation.profile_min_group_size,
         "lifecycle": settings.lifecycle.model_dump(),
     }
 

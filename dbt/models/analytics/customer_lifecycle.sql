@@ -117,8 +117,8 @@ prospects as (
         on customers.customer_key = rfm.customer_key
     where rfm.customer_key is null
         and least(
-            coalesce(customers.card_enrolled_on, {{ loyalty.as_of_date() }} + 1),
-            coalesce(cast(customers.online_created_at as date), {{ loyalty.as_of_date() }} + 1)
+            coalesce(customers.card_enrolled_on, {{ dbt.dateadd('day', 1, loyalty.as_of_date()) }}),
+            coalesce(cast(customers.online_created_at as date), {{ dbt.dateadd('day', 1, loyalty.as_of_date()) }})
         ) <= {{ loyalty.as_of_date() }}
 
 ),

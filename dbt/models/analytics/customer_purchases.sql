@@ -4,7 +4,8 @@
     The purchases analytics see as of the day: one row per order placed by a known customer on or
     before as_of_date, valued at what had not been returned or refunded by the end of that day,
     prescription lines left out (they never drive a segment, tier or value model). An order whose
-    value so counted is not positive (only prescription items, returned in full) is no purchase.
+    value so counted is not positive (only prescription items, returned in full) is no purchase;
+    a source that gives no amounts at all counts every order, valued null.
     A working table: it holds the purchases as of the last day computed (the CLV asset reads it
     for its holdout check); the day's results are kept in the tables built from it.
 -#}
@@ -47,7 +48,8 @@ final as (
         {{ loyalty.as_of_date() }} as as_of_date,
         *
     from orders
-    where purchase_amount > 0
+    -- A source without amounts (an event log of customer and date) still tells purchases apart.
+    where purchase_amount > 0 or purchase_amount is null
 
 )
 

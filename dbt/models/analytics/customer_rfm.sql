@@ -3,6 +3,9 @@
     defines it (same-day purchases merged into one), RFM scores and segment, value tier.
 -#}
 
+{#- Without amounts (an event log) there is no M: FM is then F alone. -#}
+{%- set fm_score = "coalesce(cast(floor((scored.f_score + scored.m_score) / 2.0 + 0.5) as integer), scored.f_score)" -%}
+
 with
 
 purchases as (
@@ -127,7 +130,9 @@ scored as (
         -- Most recent is best, so the fewest days since the last purchase score 5.
         6 - {{ loyalty.quintile_score('days_since_last_purchase') }} as r_score,
         {{ loyalty.quintile_score('frequency') }} as f_score,
-        {{ loyalty.quintile_score('total_net_amount') }} as m_score,
+        case
+            when total_net_amount is not null then {{ loyalty.quintile_score('total_net_amount') }}
+        end as m_score,
         sum(total_net_amount) over () as all_customers_amount,
         count(*) over () as customer_count,
         -- Largest spenders first; the key breaks ties so the order never changes between runs.
@@ -173,11 +178,12 @@ final as (
         scored.r_score,
         scored.f_score,
         scored.m_score,
-        cast(floor((scored.f_score + scored.m_score) / 2.0 + 0.5) as integer) as fm_score,
+        {{ fm_score }} as fm_score,
         scheme.rfm_segment,
 
         ---------- value
         case
+            when scored.total_net_amount is null then null
             when scored.total_net_amount <= 0 then 'wood'
             when scored.amount_before < {{ var('tier_cutoffs')['gold'] }} * scored.all_customers_amount then 'gold'
             when scored.amount_before < {{ var('tier_cutoffs')['silver'] }} * scored.all_customers_amount then 'silver'
@@ -191,7 +197,7 @@ final as (
     from scored
     left join scheme
         on scheme.r_score = scored.r_score
-        and scheme.fm_score = cast(floor((scored.f_score + scored.m_score) / 2.0 + 0.5) as integer)
+        and scheme.fm_score = {{ fm_score }}
 
 )
 

@@ -1,0 +1,355 @@
+{{ config(tags=['after_clv']) }}
+
+{#-
+    Who is in each group, for marketing: one row per as_of_date, group_type (rfm_segment,
+    value_tier, lifecycle_stage) and group_name, with fixed columns (no JSON, no arrays): size,
+    revenue share, average CLV, shares of age bands, marital status and channel mix, the top 3
+    postal areas and the top 3 product categories by spend (prescription categories left out),
+    and the typical basket. Aggregates only, and no row at all for a group of fewer than
+    var('profile_min_group_size') customers, so no profile points at a person.
+
+    Age is the age reached in the year of as_of_date (dim_customers keeps the birth year only).
+    Revenue, channels, baskets and categories are the purchases as seen on as_of_date
+    (customer_purchases); prospects have none, so those columns are null or 0 for them.
+-#}
+
+{%- set min_group_size = var('profile_min_group_size') | int -%}
+{%- set age_bands = ['under_25', '25_34', '35_44', '45_54', '55_64', '65_plus', 'unknown'] -%}
+{%- set marital_statuses = ['single', 'married', 'divorced', 'widowed', 'unknown'] -%}
+{%- set channel_mixes = [('store_only', 'store'), ('online_only', 'online'), ('both', 'both')] -%}
+
+with
+
+history as (
+
+    select * from {{ ref('customer_segment_history') }}
+    where as_of_date = {{ loyalty.as_of_date() }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('customer_rfm') }}
+    where as_of_date = {{ loyalty.as_of_date() }}
+
+),
+
+purchases as (
+
+    select * from {{ ref('customer_purchases') }}
+    where as_of_date = {{ loyalty.as_of_date() }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+lines as (
+
+    select * from {{ ref('fct_transaction_lines') }}
+    where event_date <= {{ loyalty.as_of_date() }}
+
+),
+
+memberships as (
+
+    select 'rfm_segment' as group_type, rfm_segment as group_name, customer_key
+    from history
+    where rfm_segment is not null
+
+    union all
+
+    select 'value_tier' as group_type, value_tier as group_name, customer_key
+    from history
+    where value_tier is not null
+
+    union all
+
+    select 'lifecycle_stage' as group_type, lifecycle_stage as group_name, customer_key
+    from history
+    where lifecycle_stage is not null
+
+),
+
+customer_facts as (
+
+    select
+        history.customer_key,
+        {{ loyalty.to_money('history.predicted_clv') }} as predicted_clv_amount,
+        -- A prospect has bought nothing; a buyer from a source without amounts has no value.
+        case when rfm.customer_key is null then 0 else rfm.total_net_amount end as revenue_amount,
+        rfm.channels_used,
+        coalesce(customers.postal_area, 'unknown') as postal_area,
+        case
+            when customers.marital_status in ('single', 'married', 'divorced', 'widowed')
+                then customers.marital_status
+            else 'unknown'
+        end as marital_status,
+        extract(year from {{ loyalty.as_of_date() }}) - customers.birth_year as age
+    from history
+    left join rfm
+        on history.customer_key = rfm.customer_key
+    left join customers
+        on history.customer_key = customers.customer_key
+
+),
+
+banded_customers as (
+
+    select
+        *,
+        case
+            when age is null or age < 0 or age > 120 then 'unknown'
+            when age < 25 then 'under_25'
+            when age < 35 then '25_34'
+            when age < 45 then '35_44'
+            when age < 55 then '45_54'
+            when age < 65 then '55_64'
+            else '65_plus'
+        end as age_band
+    from customer_facts
+
+),
+
+all_revenue as (
+
+    select sum(total_net_amount) as revenue_amount
+    from rfm
+
+),
+
+group_type_sizes as (
+
+    select
+        group_type,
+        count(*) as group_type_customers
+    from memberships
+    group by group_type
+
+),
+
+group_facts as (
+
+    select
+        memberships.group_type,
+        memberships.group_name,
+        count(*) as customers,
+        sum(banded_customers.revenue_amount) as revenue_amount,
+        count(banded_customers.predicted_clv_amount) as clv_customers,
+        sum(banded_customers.predicted_clv_amount) as predicted_clv_amount,
+        count(banded_customers.channels_used) as buyers,
+        {%- for band in age_bands %}
+        sum(case when banded_customers.age_band = '{{ band }}' then 1 else 0 end) as age_{{ band }}_customers,
+        {%- endfor %}
+        {%- for status in marital_statuses %}
+        sum(case when banded_customers.marital_status = '{{ status }}' then 1 else 0 end) as marital_{{ status }}_customers,
+        {%- endfor %}
+        {%- for name, value in channel_mixes %}
+        sum(case when banded_customers.channels_used = '{{ value }}' then 1 else 0 end) as channel_{{ name }}_customers{{ ',' if not loop.last }}
+        {%- endfor %}
+    from memberships
+    inner join banded_customers
+        on memberships.customer_key = banded_customers.customer_key
+    group by memberships.group_type, memberships.group_name
+
+),
+
+-- Only groups large enough to be shown are profiled any further.
+shown_groups as (
+
+    select group_type, group_name
+    from group_facts
+    where customers >= {{ min_group_size }}
+
+),
+
+shown_memberships as (
+
+    select memberships.*
+    from memberships
+    inner join shown_groups
+        on memberships.group_type = shown_groups.group_type
+        and memberships.group_name = shown_groups.group_name
+
+),
+
+postal_areas as (
+
+    select
+        shown_memberships.group_type,
+        shown_memberships.group_name,
+        banded_customers.postal_area,
+        count(*) as area_customers
+    from shown_memberships
+    inner join banded_customers
+        on shown_memberships.customer_key = banded_customers.customer_key
+    where banded_customers.postal_area <> 'unknown'
+    group by shown_memberships.group_type, shown_memberships.group_name, banded_customers.postal_area
+
+),
+
+ranked_postal_areas as (
+
+    select
+        *,
+        row_number() over (
+            partition by group_type, group_name
+            order by area_customers desc, postal_area
+        ) as area_rank
+    from postal_areas
+
+),
+
+top_postal_areas as (
+
+    select
+        group_type,
+        group_name,
+        {%- for rank in [1, 2, 3] %}
+        max(case when area_rank = {{ rank }} then postal_area end) as top_postal_area_{{ rank }},
+        max(case when area_rank = {{ rank }} then area_customers end) as top_postal_area_{{ rank }}_customers{{ ',' if not loop.last }}
+        {%- endfor %}
+    from ranked_postal_areas
+    where area_rank <= 3
+    group by group_type, group_name
+
+),
+
+-- The non-prescription lines of each purchase, as seen on the day.
+customer_categories as (
+
+    select
+        purchases.customer_key,
+        coalesce(lines.category, 'Unknown') as category,
+        sum(lines.line_amount) as spend_amount
+    from purchases
+    inner join lines
+        on purchases.transaction_id = lines.transaction_id
+    where not coalesce(lines.is_prescription, false)
+        and lines.line_amount is not null
+    group by purchases.customer_key, coalesce(lines.category, 'Unknown')
+
+),
+
+group_categories as (
+
+    select
+        shown_memberships.group_type,
+        shown_memberships.group_name,
+        customer_categories.category,
+        sum(customer_categories.spend_amount) as spend_amount
+    from shown_memberships
+    inner join customer_categories
+        on shown_memberships.customer_key = customer_categories.customer_key
+    group by shown_memberships.group_type, shown_memberships.group_name, customer_categories.category
+
+),
+
+ranked_categories as (
+
+    select
+        *,
+        sum(spend_amount) over (partition by group_type, group_name) as group_spend_amount,
+        row_number() over (
+            partition by group_type, group_name
+            order by spend_amount desc, category
+        ) as category_rank
+    from group_categories
+
+),
+
+top_categories as (
+
+    select
+        group_type,
+        group_name,
+        {%- for rank in [1, 2, 3] %}
+        max(case when category_rank = {{ rank }} then category end) as top_category_{{ rank }},
+        max(case when category_rank = {{ rank }} then {{ loyalty.ratio('spend_amount', 'group_spend_amount') }} end)
+            as top_category_{{ rank }}_spend_share{{ ',' if not loop.last }}
+        {%- endfor %}
+    from ranked_categories
+    where category_rank <= 3
+    group by group_type, group_name
+
+),
+
+baskets as (
+
+    select
+        shown_memberships.group_type,
+        shown_memberships.group_name,
+        {{ loyalty.median('purchases.purchase_amount') }} as median_order_value,
+        avg(purchases.purchase_amount) as average_order_value,
+        count(*) as orders_count
+    from shown_memberships
+    inner join purchases
+        on shown_memberships.customer_key = purchases.customer_key
+    group by shown_memberships.group_type, shown_memberships.group_name
+
+),
+
+final as (
+
+    select
+        {{ loyalty.as_of_date() }} as as_of_date,
+        group_facts.group_type,
+        group_facts.group_name,
+
+        ---------- size and value
+        group_facts.customers,
+        {{ min_group_size }} as min_group_size,
+        {{ loyalty.ratio('group_facts.customers', 'group_type_sizes.group_type_customers') }} as customer_share,
+        {{ loyalty.to_money('group_facts.revenue_amount') }} as revenue_amount,
+        {{ loyalty.ratio('group_facts.revenue_amount', 'all_revenue.revenue_amount') }} as revenue_share,
+        {{ loyalty.to_money('group_facts.predicted_clv_amount / nullif(group_facts.clv_customers, 0)') }}
+            as average_predicted_clv_amount,
+
+        ---------- who they are
+        {%- for band in age_bands %}
+        {{ loyalty.ratio('group_facts.age_' ~ band ~ '_customers', 'group_facts.customers') }} as age_{{ band }}_share,
+        {%- endfor %}
+        {%- for status in marital_statuses %}
+        {{ loyalty.ratio('group_facts.marital_' ~ status ~ '_customers', 'group_facts.customers') }} as marital_{{ status }}_share,
+        {%- endfor %}
+        {%- for rank in [1, 2, 3] %}
+        top_postal_areas.top_postal_area_{{ rank }},
+        {{ loyalty.ratio('top_postal_areas.top_postal_area_' ~ rank ~ '_customers', 'group_facts.customers') }}
+            as top_postal_area_{{ rank }}_share,
+        {%- endfor %}
+
+        ---------- how they buy (customers with a purchase)
+        {%- for name, value in channel_mixes %}
+        {{ loyalty.ratio('group_facts.channel_' ~ name ~ '_customers', 'group_facts.buyers') }} as channel_{{ name }}_share,
+        {%- endfor %}
+        {%- for rank in [1, 2, 3] %}
+        top_categories.top_category_{{ rank }},
+        top_categories.top_category_{{ rank }}_spend_share,
+        {%- endfor %}
+        coalesce(baskets.orders_count, 0) as orders_count,
+        {{ loyalty.to_money('baskets.median_order_value') }} as median_order_value_amount,
+        {{ loyalty.to_money('baskets.average_order_value') }} as average_order_value_amount
+
+    from group_facts
+    inner join shown_groups
+        on group_facts.group_type = shown_groups.group_type
+        and group_facts.group_name = shown_groups.group_name
+    inner join group_type_sizes
+        on group_facts.group_type = group_type_sizes.group_type
+    cross join all_revenue
+    left join top_postal_areas
+        on group_facts.group_type = top_postal_areas.group_type
+        and group_facts.group_name = top_postal_areas.group_name
+    left join top_categories
+        on group_facts.group_type = top_categories.group_type
+        and group_facts.group_name = top_categories.group_name
+    left join baskets
+        on group_facts.group_type = baskets.group_type
+        and group_facts.group_name = baskets.group_name
+
+)
+
+select * from final
