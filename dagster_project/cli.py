@@ -71,7 +71,7 @@ def main() -> None:
     os.environ.update(TELEMETRY_OFF)
     # Dagster flags parameters we rely on (backfill_policy) as beta on every load; the user
     # running a command cannot act on that, so it stays out of their terminal.
-    warnings.filterwarnings("ignore", message=r".* is currently in beta")
+    warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
 
 
 @main.command()
@@ -189,6 +189,40 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
     runs = ", ".join(run_id[:8] for run_id in outcome.run_ids)
     click.echo(f"Done in {time.monotonic() - began:.0f}s (Dagster runs {runs}).", err=True)
     click.echo(f"Warehouse: {settings.warehouse_path}")
+    for table, rows in outcome.tables.items():
+        click.echo(f"  {table:<32} {rows:>12,} rows")
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--start", type=ISO_DATE, required=True, help="First day of the history.")
+@click.option("--end", type=ISO_DATE, required=True, help="Last day of the history.")
+@click.option(
+    "--every",
+    type=click.Choice(["month", "week", "day"]),
+    default="month",
+    show_default=True,
+    help="As of every month's last day, every Sunday, or every day.",
+)
+def history(config: str | None, start: date, end: date, every: str) -> None:
+    """Compute the analytics as of past days (segment history, transitions) from loaded data."""
+    from dagster_project.pipeline import RunError, history_days, run_history
+
+    settings = _settings(config)
+    days = history_days(start, end, every)
+    click.echo(
+        f"Analytics as of {len(days)} days: {', '.join(d.isoformat() for d in days[:6])}"
+        f"{' …' if len(days) > 6 else ''}",
+        err=True,
+    )
+    began = time.monotonic()
+    try:
+        outcome = run_history(settings, days)
+    except RunError as error:
+        _fail(f"history {start}..{end} failed: {error}")
+    click.echo(
+        f"Done in {time.monotonic() - began:.0f}s ({len(outcome.run_ids)} Dagster runs).", err=True
+    )
     for table, rows in outcome.tables.items():
         click.echo(f"  {table:<32} {rows:>12,} rows")
 

@@ -98,10 +98,21 @@ def _dbt_problems(log_path: Path) -> list[str]:
     return [line for line in lines if _DBT_PROBLEM.match(line)]
 
 
+def _root_error(error):
+    """The innermost cause: Dagster wraps the exception a step raised in its own error."""
+    while (
+        error is not None
+        and error.cause is not None
+        and "DagsterExecutionStepExecutionError" in error.message
+    ):
+        error = error.cause
+    return error
+
+
 def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.step_failure_data.error
+            error = _root_error(event.step_failure_data.error)
             message = (error.message if error else "failed").strip()
             if "dbt CLI process" in message:
                 problems = _dbt_problems(log_path)
@@ -130,24 +141,16 @@ def table_counts(
         con.close()
 
 
-def run_pipeline(
-    settings: Settings, start: date, end: date, *, show_progress: bool = True
-) -> RunOutcome:
-    """Load the days [start, end] in one Dagster run, build the marts in a second one, and the
-    analytics as of `end` in a third."""
-    check_range(settings, start, end)
+def _execute(
+    settings: Settings, runs: list[tuple[str, dict[str, str]]], *, show_progress: bool
+) -> list[str]:
+    """Run the jobs one after the other through the Dagster instance; stop at the first failure."""
     apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
     defs = build_definitions(settings)
     run_config = {"loggers": {"progress": {}}} if show_progress else {}
     # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.
     log_path = settings.dagster_home / "logs" / "last_run.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    runs = [
-        (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
-        (BUILD_JOB, {}),
-        # Analytics as of the last day of the range (as a scheduled run of that day would).
-        (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
-    ]
     run_ids = []
     with (
         dg.DagsterInstance.get() as instance,
@@ -163,4 +166,43 @@ def run_pipeline(
             if not result.success:
                 log.flush()
                 raise RunError(_failure_reason(result, log_path))
+    return run_ids
+
+
+def run_pipeline(
+    settings: Settings, start: date, end: date, *, show_progress: bool = True
+) -> RunOutcome:
+    """Load the days [start, end] in one Dagster run, build the marts in a second one, and the
+    analytics as of `end` in a third."""
+    check_range(settings, start, end)
+    runs = [
+        (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
+        (BUILD_JOB, {}),
+        # Analytics as of the last day of the range (as a scheduled run of that day would).
+        (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
+    ]
+    run_ids = _execute(settings, runs, show_progress=show_progress)
     return RunOutcome(start, end, run_ids, table_counts(settings))
+
+
+def history_days(start: date, end: date, every: str) -> list[date]:
+    """The as-of days of a history: every day, every Sunday, or every month's last day."""
+    days = [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
+    if every == "day":
+        return days
+    if every == "week":
+        return [d for d in days if d.weekday() == 6]
+    return [d for d in days if (d + timedelta(days=1)).day == 1]
+
+
+def run_history(settings: Settings, days: list[date], *, show_progress: bool = True) -> RunOutcome:
+    """Compute the analytics as of each of `days` from what is loaded (one Dagster run per day).
+
+    Nothing is reloaded: each day sees only the purchases that existed by its end.
+    """
+    if not days:
+        raise RunError("no as-of day in that range")
+    check_range(settings, days[0], days[-1])
+    runs = [(ANALYTICS_JOB, {PARTITION_TAG: day.isoformat()}) for day in days]
+    run_ids = _execute(settings, runs, show_progress=show_progress)
+    return RunOutcome(days[0], days[-1], run_ids, table_counts(settings, ("analytics",)))

@@ -453,3 +453,34 @@ def test_rfm_summary_equals_lifetimes_own_in_weeks_and_days(clean: Project):
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     with clean.connect() as con:
         assert_rfm_matches_lifetimes(con, END, "D")
+
+
+def test_a_history_of_month_ends_gives_segment_history_and_transitions(clean: Project):
+    history = loyalty("history", "--config", str(clean.config), "--start", START, "--end", END)
+    assert history.returncode == 0, history.stderr[-3000:]
+    assert (
+        "Analytics as of 4 days: 2025-01-31, 2025-02-28, 2025-03-31, 2025-04-30" in history.stderr
+    )
+    with clean.connect() as con:
+        days = {
+            d
+            for (d,) in con.execute(
+                "select distinct as_of_date::varchar from analytics.customer_segment_history"
+            ).fetchall()
+        }
+        assert {"2025-01-31", "2025-02-28", "2025-03-31", "2025-04-30"} <= days
+        on_march_31 = con.execute(
+            "select count(*) from analytics.customer_segment_history "
+            "where as_of_date = '2025-03-31' and rfm_segment is not null"
+        ).fetchone()[0]
+        moved, stayed, arrived = con.execute(
+            "select sum(customers) filter (where not is_unchanged and from_value is not null "
+            "and to_value is not null), "
+            "sum(customers) filter (where is_unchanged), "
+            "sum(customers) filter (where from_value is null and to_value is not null) "
+            "from analytics.segment_transitions where dimension = 'rfm_segment' "
+            "and as_of_date = '2025-03-31' and previous_as_of_date = '2025-02-28'"
+        ).fetchone()
+    assert moved > 0 and stayed > 0 and arrived > 0
+    # Everyone with a segment on 31 March came from somewhere: a segment, or none before.
+    assert moved + stayed + arrived == on_march_31
