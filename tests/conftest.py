@@ -10,7 +10,25 @@ import pytest
 from dagster_project.lib.environment import TELEMETRY_OFF, prepare_dagster_home
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def _shared_datasets() -> Path:
+    """The public datasets shared beside the repository (not copied into it)."""
+    candidates = [
+        Path(os.environ["LOYALTY_SHARED_DATASETS"])
+        if os.environ.get("LOYALTY_SHARED_DATASETS")
+        else None,
+        REPO.parent / "shared" / "datasets",
+        Path("/work/shared/datasets"),
+    ]
+    for candidate in candidates:
+        if candidate is not None and (candidate / "online_retail").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        "the shared datasets are not beside the repository (../shared/datasets); "
+        "set LOYALTY_SHARED_DATASETS to their folder"
+    )
+
 
 # The minimal loyalty.yml of the design (a retailer with one flat sales export), verbatim: it must
 # work as it stands.
@@ -31,6 +49,11 @@ clv: {model: bgnbd, time_unit: W, holdout_days: 91}
 @pytest.fixture
 def minimal_config_text() -> str:
     return MINIMAL_CONFIG
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    return _shared_datasets()
 
 
 @pytest.fixture(scope="session", autouse=True)
