@@ -16,9 +16,13 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+
+from dagster_project.definitions import ANALYTICS_JOB
+from dagster_project.lib.quality import suites
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 START, END = "2025-01-01", "2025-04-30"
@@ -200,6 +204,36 @@ def test_run_builds_every_mart_and_says_where(clean: Project):
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
             assert f"marts.{table}" in clean.run.stdout
         assert con.execute("select count(*) from pii.customer_contacts").fetchone()[0] > 0
+
+
+def test_run_fills_every_analytics_table_and_runs_its_suite(clean: Project):
+    """Each suite in expectations/ ran as an asset check on the run's day, on real tables."""
+    guarded = set(suites())
+    with clean.connect() as con:
+        for table in guarded:
+            rows = con.execute(
+                f"select count(*) from analytics.{table} where as_of_date = ?", [END]
+            ).fetchone()[0]
+            assert rows > 0, table
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs(
+            dg.RunsFilter(job_name=ANALYTICS_JOB, tags={"dagster/partition": END}), limit=1
+        )
+        evaluations = [
+            record.asset_check_evaluation
+            for record in instance.all_logs(
+                run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            )
+        ]
+    by_table = {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "gx_suite"}
+    assert set(by_table) == guarded
+    for table, evaluation in by_table.items():
+        failed_errors = [
+            o
+            for o in evaluation.metadata["expectations"].value
+            if not o["success"] and o["severity"] == "error"
+        ]
+        assert failed_errors == [], table
 
 
 def test_net_revenue_reconciles_to_the_landing_files_to_the_cent(clean: Project):

@@ -7,11 +7,18 @@ blocks what comes downstream; a failing `warn` expectation is reported and nothi
 """
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
 
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from dagster_project.lib.quality import ExpectationOutcome, load_suite, suites, validate_frame
+from dagster_project.lib.quality import (
+    EXPECTATIONS_DIR,
+    ExpectationOutcome,
+    load_suite,
+    suites,
+    validate_frame,
+)
 from dagster_project.lib.warehouse import quote_ident
 
 
@@ -26,7 +33,7 @@ def _summary(outcomes: list[ExpectationOutcome]) -> str:
     return "; ".join(f"{o.name} [{o.severity}]: {o.unexpected_count} unexpected" for o in failed)
 
 
-def _suite_check(asset_key: dg.AssetKey, suite_file, partitions: dg.PartitionsDefinition):
+def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.PartitionsDefinition):
     suite = load_suite(suite_file)
     table = ".".join(quote_ident(part) for part in asset_key.path)
     day_column = _day_column(asset_key)
@@ -75,12 +82,14 @@ def _suite_check(asset_key: dg.AssetKey, suite_file, partitions: dg.PartitionsDe
 
 
 def suite_checks(
-    asset_keys: Iterable[dg.AssetKey], partitions: dg.PartitionsDefinition
+    asset_keys: Iterable[dg.AssetKey],
+    partitions: dg.PartitionsDefinition,
+    folder: Path = EXPECTATIONS_DIR,
 ) -> list[dg.AssetChecksDefinition]:
-    """A check for every suite file whose name is the table of one of `asset_keys`."""
+    """A check for every suite file in `folder` whose name is the table of one of `asset_keys`."""
     by_table = {key.path[-1]: key for key in asset_keys}
     checks = []
-    for name, path in suites().items():
+    for name, path in suites(folder).items():
         if name not in by_table:
             raise ValueError(f"expectations/{path.name} guards no asset: no table named {name}")
         checks.append(_suite_check(by_table[name], path, partitions))

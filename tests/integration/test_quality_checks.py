@@ -1,0 +1,149 @@
+"""Suites in expectations/ as Dagster asset checks: one result per expectation, and an `error`
+failure that stops what comes downstream while a `warn` failure does not.
+
+A small partitioned asset stands in for an analytics table, so the check wiring (the day's rows,
+severities, blocking) is tried with real Dagster, real Great Expectations and a real DuckDB file.
+The project's own suites are tried on its real tables by the CLI tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from dagster_project.defs.quality.suites import suite_checks
+from dagster_project.defs.resources import WarehouseResource
+from dagster_project.lib.quality import suites
+from dagster_project.lib.warehouse import connect
+
+DAY, OTHER_DAY = "2025-03-31", "2025-02-28"
+SCORES = dg.AssetKey(["analytics", "scores"])
+partitions = dg.DailyPartitionsDefinition(start_date="2025-01-01")
+
+
+@dg.asset(key=SCORES, partitions_def=partitions)
+def scores() -> None:
+    """Stands in for an analytics model: the test writes the table's rows beforehand."""
+
+
+@dg.asset(deps=[SCORES], partitions_def=partitions)
+def downstream() -> None:
+    """What a failing `error` expectation must stop (an export, the CLV fit)."""
+
+
+def write_suite(folder: Path, severity: str) -> None:
+    suite = {
+        "name": "scores",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "score", "min_value": 1, "max_value": 5},
+                "meta": {"severity": severity},
+            },
+            {
+                "type": "expect_compound_columns_to_be_unique",
+                "kwargs": {"column_list": ["as_of_date", "customer_key"]},
+                "meta": {"severity": "error"},
+            },
+        ],
+    }
+    (folder / "scores.json").write_text(json.dumps(suite), encoding="utf-8")
+
+
+def run_day(tmp_path: Path, rows: list[tuple[str, str, int]], severity: str):
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = connect(warehouse)
+    try:
+        con.execute("create schema if not exists analytics")
+        con.execute(
+            "create or replace table analytics.scores (as_of_date date, customer_key varchar, "
+            "score integer)"
+        )
+        con.executemany("insert into analytics.scores values (?, ?, ?)", rows)
+    finally:
+        con.close()
+    folder = tmp_path / "expectations"
+    folder.mkdir(exist_ok=True)
+    write_suite(folder, severity)
+    checks = suite_checks([SCORES, downstream.key], partitions, folder)
+    return dg.materialize(
+        [scores, downstream, *checks],
+        partition_key=DAY,
+        resources={"warehouse": WarehouseResource(path=str(warehouse))},
+        raise_on_error=False,
+    )
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+
+
+def test_a_good_day_passes_with_one_result_per_expectation(tmp_path: Path):
+    # The other day's bad score is not this day's business: a check reads its own day only.
+    result = run_day(
+        tmp_path,
+        [(DAY, "ck_1", 1), (DAY, "ck_2", 5), (OTHER_DAY, "ck_1", 9)],
+        "error",
+    )
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.metadata["rows"].value == 2
+    outcomes = evaluation.metadata["expectations"].value
+    assert [o["expectation"] for o in outcomes] == [
+        "expect_column_values_to_be_between(score)",
+        "expect_compound_columns_to_be_unique(as_of_date,customer_key)",
+    ]
+    assert all(o["success"] and o["unexpected_count"] == 0 for o in outcomes)
+    assert materialized(result) == {"analytics/scores", "downstream"}
+
+
+def test_an_error_failure_blocks_downstream_and_names_the_expectation(tmp_path: Path):
+    result = run_day(tmp_path, [(DAY, "ck_1", 1), (DAY, "ck_2", 7), (DAY, "ck_2", 9)], "error")
+    assert not result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert evaluation.description == (
+        f"analytics/scores {DAY}: expect_column_values_to_be_between(score) [error]: "
+        "2 unexpected; expect_compound_columns_to_be_unique(as_of_date,customer_key) [error]: "
+        "2 unexpected"
+    )
+    between = evaluation.metadata["expectations"].value[0]
+    assert between["unexpected_count"] == 2
+    assert sorted(between["examples"]) == ["7", "9"]
+    assert materialized(result) == {"analytics/scores"}
+
+
+def test_a_warn_failure_is_recorded_and_nothing_stops(tmp_path: Path):
+    result = run_day(tmp_path, [(DAY, "ck_1", 1), (DAY, "ck_2", 7)], "warn")
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert materialized(result) == {"analytics/scores", "downstream"}
+
+
+def test_a_suite_that_guards_no_asset_is_refused(tmp_path: Path):
+    write_suite(tmp_path, "error")
+    with pytest.raises(ValueError, match=r"expectations/scores\.json guards no asset"):
+        suite_checks([downstream.key], partitions, tmp_path)
+
+
+def test_every_analytics_output_has_a_suite():
+    tables = {
+        "customer_rfm",
+        "revenue_concentration",
+        "customer_clv",
+        "clv_model_runs",
+        "customer_lifecycle",
+        "customer_segment_history",
+        "kpi_daily",
+        "kpi_clv_by_group",
+        "cohort_retention",
+        "segment_profiles",
+    }
+    assert tables <= set(suites())
