@@ -182,6 +182,12 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
         ):
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
         (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
+        # The analytics as of the demo's last day, in every table a suite guards.
+        for table in suites():
+            rows = con.execute(
+                f"select count(*) from analytics.{table} where as_of_date = '2025-12-31'"
+            ).fetchone()[0]
+            assert rows > 0, table
     assert Decimal(net) == expected
 
 
