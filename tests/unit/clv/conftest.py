@@ -19,9 +19,6 @@ from dagster_project.lib.synthetic import generate
 CDNOW_FILE = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
 CDNOW_CALIBRATION_END = date(1997, 9, 30)
 CDNOW_END = date(1998, 6, 30)
-GROCERY_FILE = (
-    Path(__file__).resolve().parents[3].parent / "shared/datasets/grocery/groceryElog.csv.gz"
-)
 
 SYNTHETIC_START, SYNTHETIC_END = date(2023, 1, 1), date(2024, 12, 31)
 SYNTHETIC_SEED = 11
@@ -120,9 +117,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
 
 
 @pytest.fixture(scope="session")
-def grocery_transactions() -> pd.DataFrame:
+def grocery_transactions(shared_datasets: Path) -> pd.DataFrame:
     """The grocery event log: customer and date only, no amounts."""
-    if not GROCERY_FILE.exists():
-        pytest.skip(f"{GROCERY_FILE} not available")
-    log = pd.read_csv(GROCERY_FILE)
+    log = pd.read_csv(shared_datasets / "grocery" / "groceryElog.csv.gz")
     return pd.DataFrame({"customer_key": log["cust"], "date": pd.to_datetime(log["date"])})
