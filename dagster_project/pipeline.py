@@ -110,6 +110,11 @@ def _root_error(error):
 
 
 def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
+    # A blocking check that failed says best what is wrong: source, day, expectation, count.
+    for evaluation in result.get_asset_check_evaluations():
+        failed = not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+        if failed and evaluation.description:
+            return f"check {evaluation.check_name} failed: {evaluation.description}"
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = _root_error(event.step_failure_data.error)

@@ -1,4 +1,5 @@
-"""A Dagster logger that prints one short line per step, for people watching `loyalty run`."""
+"""A Dagster logger that prints one short line per step, for people watching `loyalty run`, and
+one line per failed check (a `warn` does not stop the run, so this line is where people see it)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class _StepLines(logging.Handler):
             print(f"  ✓ {step} ({seconds:.1f}s)", file=sys.stderr, flush=True)
         elif kind == "STEP_FAILURE":
             print(f"  ✗ {step}", file=sys.stderr, flush=True)
+        elif kind == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                mark = "✗" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "!"
+                print(f"  {mark} {evaluation.description}", file=sys.stderr, flush=True)
 
 
 @dg.logger(description="One line per step started, finished or failed.")

@@ -39,3 +39,26 @@ def keyed_hash(value: str, key: str, namespace: str) -> str:
 def keyed_hashes(values: Iterable[str | None], key: str, namespace: str) -> dict[str, str]:
     """Map each distinct identifier to its pseudonymous key."""
     return {v: keyed_hash(v, key, namespace) for v in set(values) if v is not None}
+
+
+# Parts of a column name that mark personal data (names, contacts, birth date, where someone
+# lives, card numbers). Generous on purpose: hiding a product name's example costs nothing, showing
+# an email in a check's metadata breaks the promise that PII stays in `pii.*`.
+_PERSONAL_NAME_PARTS = (
+    "name",
+    "email",
+    "phone",
+    "birth",
+    "postal",
+    "zip",
+    "address",
+    "city",
+    "card_id",
+    "raw_record",
+)
+
+
+def is_personal_column(column: str) -> bool:
+    """Whether values of `column` may identify a person (so never shown as examples)."""
+    lowered = column.lower()
+    return any(part in lowered for part in _PERSONAL_NAME_PARTS)

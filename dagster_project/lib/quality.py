@@ -4,6 +4,11 @@ Suites are JSON files a data engineer reads and edits (`expectations/<asset>.jso
 being the asset the suite guards). Each expectation may carry `meta.severity`: `error` (the
 default: a failure blocks what comes downstream) or `warn` (recorded, nothing stops). Validation
 runs on pandas DataFrames in an ephemeral GX context: GX's SQL path does not work on DuckDB.
+
+A suite may name run-time parameters in its `meta.parameters`, each the distinct values of a
+warehouse column (`{"catalog_skus": {"distinct_values_of": "raw.catalog_products.sku"}}`), and use
+them in an expectation as `{"$PARAMETER": "catalog_skus"}`: a referential check without SQL in
+the suite.
 """
 
 from __future__ import annotations
@@ -16,9 +21,24 @@ from typing import Any
 
 import pandas as pd
 
+from dagster_project.lib.privacy import is_personal_column
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SEVERITIES = ("error", "warn")
 EXAMPLES = 3
+# Keys of an expectation's kwargs that name the columns it reads.
+_COLUMN_KEYS = ("column", "column_A", "column_B")
+_COLUMN_LIST_KEYS = ("column_list",)
+
+
+@dataclass(frozen=True)
+class SuiteParameter:
+    """A run-time parameter of a suite: the distinct values of one warehouse column."""
+
+    name: str
+    schema: str
+    table: str
+    column: str
 
 
 @dataclass(frozen=True)
@@ -32,6 +52,8 @@ class ExpectationOutcome:
     unexpected_count: int
     element_count: int
     examples: tuple[Any, ...]
+    # Unexpected rows per day (when the frame has a day column), days in order.
+    unexpected_by_day: tuple[tuple[str, int], ...] = ()
 
     @property
     def name(self) -> str:
@@ -48,16 +70,70 @@ def suites(folder: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
 
 
 def load_suite(path: Path) -> dict[str, Any]:
-    """The suite as JSON, with its severities checked (a typo must not silently mean 'error')."""
-    suite = json.loads(path.read_text(encoding="utf-8"))
+    """The suite as JSON, with its severities and parameters checked (a typo must not silently
+    mean 'error', nor a parameter be missing at run time)."""
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path.name}: not valid JSON (line {error.lineno}, column {error.colno})"
+        ) from None
+    defined = {p.name for p in suite_parameters(suite, path.name)}
     for index, expectation in enumerate(suite.get("expectations", [])):
+        where = f"{path.name}: expectation {index + 1} ({expectation.get('type')})"
         severity = (expectation.get("meta") or {}).get("severity", "error")
         if severity not in SEVERITIES:
-            raise ValueError(
-                f"{path.name}: expectation {index + 1} ({expectation.get('type')}): "
-                f"meta.severity must be error or warn, not {severity!r}"
-            )
+            raise ValueError(f"{where}: meta.severity must be error or warn, not {severity!r}")
+        for value in (expectation.get("kwargs") or {}).values():
+            if isinstance(value, dict) and value.get("$PARAMETER") not in (None, *defined):
+                raise ValueError(
+                    f"{where}: parameter {value['$PARAMETER']!r} is not in meta.parameters"
+                )
     return suite
+
+
+def suite_parameters(suite: dict[str, Any], file_name: str = "suite") -> list[SuiteParameter]:
+    """The run-time parameters a suite declares in `meta.parameters`."""
+    declared = (suite.get("meta") or {}).get("parameters") or {}
+    parameters = []
+    for name, spec in declared.items():
+        source = spec.get("distinct_values_of") if isinstance(spec, dict) else None
+        parts = source.split(".") if isinstance(source, str) else []
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(
+                f"{file_name}: meta.parameters.{name} must be "
+                '{"distinct_values_of": "schema.table.column"}'
+            )
+        parameters.append(SuiteParameter(name, *parts))
+    return parameters
+
+
+def suite_columns(suite: dict[str, Any]) -> list[str]:
+    """The columns a suite's expectations read, in first-use order."""
+    columns: list[str] = []
+    for expectation in suite.get("expectations", []):
+        kwargs = expectation.get("kwargs") or {}
+        named = [kwargs[k] for k in _COLUMN_KEYS if isinstance(kwargs.get(k), str)]
+        for key in _COLUMN_LIST_KEYS:
+            named += list(kwargs.get(key) or [])
+        columns += [c for c in named if c not in columns]
+    return columns
+
+
+def _examples(values: list[Any], columns: list[str]) -> tuple[str, ...]:
+    """A few unexpected values, unless they may identify a person."""
+    if any(is_personal_column(c) for c in columns):
+        return ()
+    return tuple(str(v) for v in values[:EXAMPLES])
+
+
+def _by_day(details: dict[str, Any], day_column: str | None) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for row in details.get("unexpected_index_list") or []:
+        if isinstance(row, dict) and day_column in row:
+            day = str(pd.Timestamp(row[day_column]).date())
+            counts[day] = counts.get(day, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 @cache
@@ -71,8 +147,18 @@ def _context():
     return context
 
 
-def validate_frame(frame: pd.DataFrame, path: Path) -> list[ExpectationOutcome]:
-    """Run the suite at `path` on `frame`; one outcome per expectation, in the suite's order."""
+def validate_frame(
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+    day_column: str | None = None,
+) -> list[ExpectationOutcome]:
+    """Run the suite at `path` on `frame`; one outcome per expectation, in the suite's order.
+
+    `parameters` gives the values of the suite's `meta.parameters`; with `day_column`, each
+    outcome also counts its unexpected rows per day (a batch of a range of days).
+    """
     import great_expectations as gx
 
     spec = load_suite(path)
@@ -93,26 +179,37 @@ def validate_frame(frame: pd.DataFrame, path: Path) -> list[ExpectationOutcome]:
     validation = context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
+    result_format: dict[str, Any] = {
+        "result_format": "SUMMARY",
+        "partial_unexpected_count": EXAMPLES,
+    }
+    if day_column is not None and day_column in frame.columns:
+        # Every unexpected row's day, to say which days of a range failed.
+        result_format |= {
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [day_column],
+            "return_unexpected_index_query": False,
+        }
     result = validation.run(
         batch_parameters={"dataframe": frame},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
+        expectation_parameters=parameters or {},
+        result_format=result_format,
     )
     outcomes = []
     for item in result.results:
         config = item.expectation_config
         details = item.result or {}
+        columns = suite_columns({"expectations": [{"kwargs": config.kwargs}]})
         outcomes.append(
             ExpectationOutcome(
                 expectation=config.type,
-                column=config.kwargs.get("column")
-                or ",".join(config.kwargs.get("column_list", []) or []),
+                column=",".join(columns) or None,
                 severity=(config.meta or {}).get("severity", "error"),
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 element_count=int(details.get("element_count") or len(frame)),
-                examples=tuple(
-                    str(v) for v in (details.get("partial_unexpected_list") or [])[:EXAMPLES]
-                ),
+                examples=_examples(details.get("partial_unexpected_list") or [], columns),
+                unexpected_by_day=_by_day(details, day_column),
             )
         )
     context.data_sources.delete(name)

@@ -72,3 +72,76 @@ def test_the_project_suites_load():
     assert {"customer_rfm", "customer_clv", "customer_lifecycle"} <= set(found)
     for path in found.values():
         assert load_suite(path)["expectations"]
+
+
+def test_parameters_feed_a_referential_check_and_failures_are_counted_per_day(tmp_path: Path):
+    path = tmp_path / "tickets.json"
+    path.write_text(
+        json.dumps(
+            {
+                "name": "tickets",
+                "meta": {
+                    "parameters": {"skus": {"distinct_values_of": "raw.catalog_products.sku"}}
+                },
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_in_set",
+                        "kwargs": {"column": "sku", "value_set": {"$PARAMETER": "skus"}},
+                        "meta": {"severity": "warn"},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    frame = pd.DataFrame(
+        {
+            "partition_date": pd.to_datetime(
+                ["2025-03-01", "2025-03-02", "2025-03-02", "2025-03-03"]
+            ),
+            "sku": ["A", "X", "Y", "A"],
+        }
+    )
+    (outcome,) = validate_frame(
+        frame, path, parameters={"skus": ["A", "B"]}, day_column="partition_date"
+    )
+    assert (outcome.success, outcome.unexpected_count) == (False, 2)
+    assert outcome.unexpected_by_day == (("2025-03-02", 2),)
+    assert sorted(outcome.examples) == ["X", "Y"]
+
+
+def test_examples_never_show_personal_data(tmp_path: Path):
+    path = write_suite(
+        tmp_path,
+        [
+            {
+                "type": "expect_column_values_to_match_regex",
+                "kwargs": {"column": "email", "regex": "@"},
+            }
+        ],
+    )
+    frame = pd.DataFrame({"email": ["ana@example.com", "not-an-address"]})
+    (outcome,) = validate_frame(frame, path)
+    assert (outcome.success, outcome.unexpected_count) == (False, 1)
+    assert outcome.examples == ()
+
+
+def test_an_undeclared_or_malformed_parameter_is_refused(tmp_path: Path):
+    undeclared = write_suite(
+        tmp_path,
+        [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "sku", "value_set": {"$PARAMETER": "skus"}},
+            }
+        ],
+    )
+    with pytest.raises(ValueError, match=r"thing\.json: expectation 1 .*'skus' is not in meta"):
+        load_suite(undeclared)
+    malformed = tmp_path / "other.json"
+    malformed.write_text(
+        json.dumps({"meta": {"parameters": {"skus": {"distinct_values_of": "sku"}}}}),
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"other\.json: meta\.parameters\.skus must be"):
+        load_suite(malformed)

@@ -1,12 +1,14 @@
 """Great Expectations suites as blocking Dagster asset checks, one check per suite file.
 
 `expectations/<asset>.json` guards the asset whose table is `<asset>`. The check validates that
-asset's rows of the run's day (analytics: `as_of_date`; raw: `partition_date`) and reports every
-expectation's outcome in its metadata. An `error` expectation that fails fails the check, which
-blocks what comes downstream; a failing `warn` expectation is reported and nothing stops.
+asset's rows of the run's days (analytics: `as_of_date`, one day; raw: `partition_date`, every
+day of a range run) and reports every expectation's outcome, with its unexpected rows per day, in
+its metadata. An `error` expectation that fails fails the check, which blocks what comes
+downstream; a failing `warn` expectation is reported and nothing stops.
 """
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -16,27 +18,70 @@ from dagster_project.lib.quality import (
     EXPECTATIONS_DIR,
     ExpectationOutcome,
     load_suite,
+    suite_columns,
+    suite_parameters,
     suites,
     validate_frame,
 )
+from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import quote_ident
+
+# A column raw suites may use that no raw table stores: days from the record's own date (its
+# source's event column, e.g. `sold_at`) to the day it was delivered, so a suite can hold records
+# to a plausible window around their partition day.
+EVENT_LAG_COLUMN = "event_lag_days"
+DAYS_SHOWN = 3
 
 
 def _day_column(asset_key: dg.AssetKey) -> str:
     return "as_of_date" if asset_key.path[0] == "analytics" else "partition_date"
 
 
-def _summary(outcomes: list[ExpectationOutcome]) -> str:
+def _failure_text(outcome: ExpectationOutcome) -> str:
+    text = f"{outcome.name} [{outcome.severity}]: {outcome.unexpected_count} unexpected"
+    days = outcome.unexpected_by_day
+    if len(days) > 1:
+        shown = ", ".join(f"{day}: {count}" for day, count in days[:DAYS_SHOWN])
+        text += f" ({shown}{', …' if len(days) > DAYS_SHOWN else ''})"
+    return text
+
+
+def _summary(days: str, outcomes: list[ExpectationOutcome]) -> str:
     failed = [o for o in outcomes if not o.success]
     if not failed:
-        return f"all {len(outcomes)} expectations met"
-    return "; ".join(f"{o.name} [{o.severity}]: {o.unexpected_count} unexpected" for o in failed)
+        return f"{days}: all {len(outcomes)} expectations met"
+    # A failure on a single day of a range names that day rather than the range.
+    single_days = {o.unexpected_by_day[0][0] for o in failed if len(o.unexpected_by_day) == 1}
+    if len(single_days) == 1 and all(len(o.unexpected_by_day) == 1 for o in failed):
+        days = single_days.pop()
+    return f"{days}: " + "; ".join(_failure_text(o) for o in failed)
+
+
+def _run_days(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
+    """First and last day (inclusive) of the run: one partition or a range."""
+    window = context.partition_time_window
+    return window.start.date(), (window.end - timedelta(days=1)).date()
+
+
+def _select_sql(table: str, columns: list[str], day_column: str, event_column: str | None) -> str:
+    wanted = [quote_ident(c) for c in columns if c != EVENT_LAG_COLUMN]
+    if EVENT_LAG_COLUMN in columns and event_column is not None:
+        wanted.append(
+            f"datediff('day', cast({quote_ident(event_column)} as date), {day_column}) "
+            f"as {EVENT_LAG_COLUMN}"
+        )
+    return f"select {', '.join(wanted)} from {table} where {day_column} between ? and ?"
 
 
 def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.PartitionsDefinition):
     suite = load_suite(suite_file)
     table = ".".join(quote_ident(part) for part in asset_key.path)
     day_column = _day_column(asset_key)
+    source = SOURCES_BY_NAME.get(asset_key.path[-1]) if asset_key.path[0] == "raw" else None
+    # Only the columns the suite reads: a two-year range of ticket lines is large.
+    columns = [day_column, *(c for c in suite_columns(suite) if c != day_column)]
+    select = _select_sql(table, columns, day_column, source.event_column if source else None)
+    parameters = suite_parameters(suite, suite_file.name)
 
     @dg.asset_check(
         asset=asset_key,
@@ -44,24 +89,40 @@ def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.Partit
         blocking=True,
         partitions_def=partitions,
         pool=WAREHOUSE_POOL,
+        additional_deps=sorted(
+            {dg.AssetKey([p.schema, p.table]) for p in parameters} - {asset_key}
+        ),
         description=(suite.get("meta") or {}).get("description")
         or f"Great Expectations suite expectations/{suite_file.name}",
     )
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        day = context.partition_key
+        first, last = _run_days(context)
         with warehouse.connect() as con:
-            frame = con.execute(f"select * from {table} where {day_column} = ?", [day]).df()
-        outcomes = validate_frame(frame, suite_file)
+            frame = con.execute(select, [first, last]).df()
+            values = {
+                p.name: [
+                    v
+                    for (v,) in con.execute(
+                        f"select distinct {quote_ident(p.column)} "
+                        f"from {quote_ident(p.schema)}.{quote_ident(p.table)} "
+                        f"where {quote_ident(p.column)} is not null"
+                    ).fetchall()
+                ]
+                for p in parameters
+            }
+        outcomes = validate_frame(frame, suite_file, parameters=values, day_column=day_column)
         errors = [o for o in outcomes if not o.success and o.severity == "error"]
         failed = [o for o in outcomes if not o.success]
+        days = str(first) if first == last else f"{first}..{last}"
         return dg.AssetCheckResult(
             passed=not failed,
             severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
-            description=f"{asset_key.to_user_string()} {day}: {_summary(outcomes)}",
+            description=f"{asset_key.to_user_string()} {_summary(days, outcomes)}",
             metadata={
                 "suite": f"expectations/{suite_file.name}",
+                "days": days,
                 "rows": len(frame),
                 "expectations": dg.MetadataValue.json(
                     [
@@ -70,6 +131,7 @@ def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.Partit
                             "severity": o.severity,
                             "success": o.success,
                             "unexpected_count": o.unexpected_count,
+                            "unexpected_by_day": dict(o.unexpected_by_day),
                             "examples": list(o.examples),
                         }
                         for o in outcomes
@@ -86,10 +148,16 @@ def suite_checks(
     partitions: dg.PartitionsDefinition,
     folder: Path = EXPECTATIONS_DIR,
 ) -> list[dg.AssetChecksDefinition]:
-    """A check for every suite file in `folder` whose name is the table of one of `asset_keys`."""
+    """A check for every suite file in `folder` whose name is the table of one of `asset_keys`.
+
+    A suite of a source this configuration does not have (the generic sales file) is unused; a
+    suite that names no table at all is an error (a typo in its file name).
+    """
     by_table = {key.path[-1]: key for key in asset_keys}
     checks = []
     for name, path in suites(folder).items():
+        if name not in by_table and name in SOURCES_BY_NAME:
+            continue
         if name not in by_table:
             raise ValueError(f"expectations/{path.name} guards no asset: no table named {name}")
         checks.append(_suite_check(by_table[name], path, partitions))
