@@ -158,7 +158,9 @@ POS_TICKETS = Source(
     derived=(_keyed("card_key", "card_id", "card"),),
     row_checks=(
         (
-            "abs(quantity * unit_price - coalesce(discount_amount, 0) - line_amount) <= 0.01",
+            # Widened first: a giant quantity times a giant price overflows DECIMAL(18,2).
+            "abs(cast(quantity as decimal(38,2)) * unit_price - coalesce(discount_amount, 0)"
+            " - line_amount) <= 0.01",
             "amount_mismatch",
             "line_amount is not quantity x unit_price - discount_amount",
         ),
