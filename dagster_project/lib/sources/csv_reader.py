@@ -89,9 +89,11 @@ def read_csv_rows(
     delimiter: str | None = None,
 ) -> CsvRows:
     """Read `file`, keeping the columns in `wanted` (canonical name → name in the file's header)."""
-    if not file.data.strip():
+    body = file.data[3:] if file.has_bom else file.data
+    # Nothing but a byte-order mark is how a spreadsheet saves an empty sheet: an empty file.
+    if not body.strip():
         return CsvRows(_empty_rows(wanted), REJECT_SCHEMA.empty_table())
-    head = file.data[3 if file.has_bom else 0 : 65536].decode(file.encoding, errors="replace")
+    head = body[:65536].decode(file.encoding, errors="replace")
     header_line = _first_line(head)
     delimiter = delimiter or detect_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
