@@ -11,6 +11,7 @@ tracks physical lines exactly. Either way no record is silently dropped.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -177,7 +178,9 @@ def _read_with_python(
     file: TextFile, header_width: int, positions: dict[str, int], delimiter: str
 ) -> CsvRows:
     """The exact path: physical line numbers for every record, whatever the file holds."""
-    lines = file.text().splitlines(keepends=True)
+    # Lines end at \n, \r\n or \r only: str.splitlines would also break a record at a U+2028 or
+    # form feed inside a name.
+    lines = io.StringIO(file.text(), newline="").readlines()
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=True)
     next(reader, None)  # header
     good_lines: list[int] = []
