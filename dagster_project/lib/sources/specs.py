@@ -478,4 +478,7 @@ QUARANTINE_REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason("date_out_of_range", "a date outside the pipeline's history window"),
     QuarantineReason("duplicate_row", "a second copy of a record already in the batch"),
     QuarantineReason("malformed_record", "the record does not parse (columns, quotes, JSON)"),
+    QuarantineReason(
+        "refund_exceeds_order", "an order's refund lines add up to more than its subtotal_price"
+    ),
 )
