@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 # Columns every raw and quarantine table carries, so any row can be traced to its file and line.
-# `source_line` is the record number in the file: the header is line 1, the first record line 2
-# (for JSON Lines, the first object is line 1). It equals the physical line unless an earlier
-# field held a quoted newline.
+# `source_line` is the physical line the record starts on: the header is line 1, the first record
+# line 2 (for JSON Lines, the first object is line 1). Blank lines are not records, and a record
+# whose quoted field holds a newline spans several lines, so in such files it is not the record's
+# position.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("partition_date", "DATE"),
     ("source_file", "VARCHAR"),
