@@ -11,6 +11,7 @@ tracks physical lines exactly. Either way no record is silently dropped.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -89,9 +90,11 @@ def read_csv_rows(
     delimiter: str | None = None,
 ) -> CsvRows:
     """Read `file`, keeping the columns in `wanted` (canonical name → name in the file's header)."""
-    if not file.data.strip():
+    body = file.data[3:] if file.has_bom else file.data
+    # Nothing but a byte-order mark is how a spreadsheet saves an empty sheet: an empty file.
+    if not body.strip():
         return CsvRows(_empty_rows(wanted), REJECT_SCHEMA.empty_table())
-    head = file.data[3 if file.has_bom else 0 : 65536].decode(file.encoding, errors="replace")
+    head = body[:65536].decode(file.encoding, errors="replace")
     header_line = _first_line(head)
     delimiter = delimiter or detect_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
@@ -175,7 +178,9 @@ def _read_with_python(
     file: TextFile, header_width: int, positions: dict[str, int], delimiter: str
 ) -> CsvRows:
     """The exact path: physical line numbers for every record, whatever the file holds."""
-    lines = file.text().splitlines(keepends=True)
+    # Lines end at \n, \r\n or \r only: str.splitlines would also break a record at a U+2028 or
+    # form feed inside a name.
+    lines = io.StringIO(file.text(), newline="").readlines()
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"', strict=True)
     next(reader, None)  # header
     good_lines: list[int] = []

@@ -140,6 +140,30 @@ def load_generic_transactions(
         window=window,
         timestamp_format=spec.timestamp_format,
     )
+    # The same export saved twice (sales.csv, sales (1).csv) would count its sales twice: the rows
+    # of a later copy are duplicates of the first copy's.
+    con.execute(
+        f"""update {CHECKED_TABLE} as c set
+            reason_code = 'duplicate_row',
+            reason_detail = 'the file has the same content as ' || f.first_copy
+        from (
+            select source_file,
+                first_value(source_file) over (partition by file_sha256 order by source_file)
+                    as first_copy
+            from {FILES_TABLE}
+        ) as f
+        where c.reason_code is null and c.source_file = f.source_file
+            and f.first_copy <> f.source_file"""
+    )
+    # A file with no record at all (empty, a header only) has no day; it is logged without one.
+    con.execute(
+        f"""create or replace temp table file_sums as
+        select f.*, f.source_file not in (
+            select source_file from {CHECKED_TABLE}
+            union all select source_file from {REJECTS_TABLE}
+        ) as is_empty
+        from {FILES_TABLE} as f"""
+    )
     # A row belongs to the day it was ordered; rows of other days are other runs' business.
     con.execute(
         f"""update {CHECKED_TABLE} set partition_date = case
@@ -152,15 +176,16 @@ def load_generic_transactions(
         [start, end],
     )
     con.execute(
-        f"""create or replace temp table file_sums as select * from {FILES_TABLE};
-        delete from {FILES_TABLE};
+        f"""delete from {FILES_TABLE};
         insert into {FILES_TABLE}
         select distinct c.partition_date, c.source_file, f.file_sha256
         from (
             select partition_date, source_file from {CHECKED_TABLE}
             union all select partition_date, source_file from {REJECTS_TABLE}
         ) as c
-        join file_sums as f using (source_file)"""
+        join file_sums as f using (source_file)
+        union all
+        select null, source_file, file_sha256 from file_sums where is_empty"""
     )
     raw, quarantine = "raw.transactions", "quarantine.transactions"
     with transaction(con):

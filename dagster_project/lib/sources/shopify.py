@@ -188,6 +188,31 @@ def _structure(structure: dict) -> str:
     return json.dumps(structure).replace("'", "''")
 
 
+def _mark_wrong_shapes(con: duckdb.DuckDBPyConnection, structure: dict) -> None:
+    """Quarantine objects whose nested field is not the list or object it should be.
+
+    `from_json` reads a mismatched field as null: an order whose `line_items` is a string would
+    otherwise load with no lines and misstate revenue without a word.
+    """
+    cases = []
+    for key, shape in structure.items():
+        if isinstance(shape, list | dict):
+            kind = "ARRAY" if isinstance(shape, list) else "OBJECT"
+            cases.append(
+                f"when json_type(record, '$.{key}') not in ('{kind}', 'NULL') "
+                f"then '{key} is not a JSON {kind.lower()}'"
+            )
+    con.execute(
+        f"""update {CHECKED_TABLE} as c set reason_code = 'bad_type', reason_detail = j.problem
+        from (
+            select source_file, source_line, case {" ".join(cases)} end as problem
+            from {JSON_TABLE}
+        ) as j
+        where c.reason_code is null and j.problem is not null
+            and c.source_file = j.source_file and c.source_line = j.source_line"""
+    )
+
+
 def _days(start: date, end: date) -> list[date]:
     return [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
 
@@ -242,6 +267,7 @@ def load_shopify_orders(
     create_checked_table(con, SHOPIFY_ORDERS, TEXT_TABLE, CHECKED_TABLE, window=window)
     create_checked_table(con, SHOPIFY_ORDER_LINES, "text_lines", "checked_lines")
     create_checked_table(con, SHOPIFY_REFUND_LINES, "text_refunds", "checked_refunds")
+    _mark_wrong_shapes(con, ORDER_STRUCTURE)
     # A bad line or refund line quarantines its order (the first reason found is reported).
     con.execute(
         f"""update {CHECKED_TABLE} as o set
@@ -263,6 +289,20 @@ def load_shopify_orders(
         ) as bad
         where o.reason_code is null
             and o.source_file = bad.source_file and o.source_line = bad.source_line"""
+    )
+    # Refunds beyond the merchandise paid would net the order below zero: a wrong amount, or a
+    # refund attached to the wrong order. Quarantined, not guessed at.
+    con.execute(
+        f"""update {CHECKED_TABLE} as o set
+            reason_code = 'refund_exceeds_order',
+            reason_detail = 'refund line subtotals ' || r.refunded::varchar
+                || ' exceed subtotal_price ' || o.subtotal_price::varchar
+        from (
+            select source_file, source_line, sum(subtotal) as refunded
+            from checked_refunds group by all
+        ) as r
+        where o.reason_code is null and r.refunded > o.subtotal_price + 0.01
+            and o.source_file = r.source_file and o.source_line = r.source_line"""
     )
     loaded_orders = (
         f"exists (select 1 from {CHECKED_TABLE} as o where o.reason_code is null "
@@ -307,6 +347,7 @@ def load_shopify_customers(
         from parsed"""
     )
     create_checked_table(con, SHOPIFY_CUSTOMERS, TEXT_TABLE, CHECKED_TABLE)
+    _mark_wrong_shapes(con, CUSTOMER_STRUCTURE)
     raw, quarantine = "raw.shopify_customers", "quarantine.shopify_customers"
     with transaction(con):
         delete_days(con, SHOPIFY_CUSTOMERS.name, (raw, quarantine), start, end)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 # Columns every raw and quarantine table carries, so any row can be traced to its file and line.
-# `source_line` is the record number in the file: the header is line 1, the first record line 2
-# (for JSON Lines, the first object is line 1). It equals the physical line unless an earlier
-# field held a quoted newline.
+# `source_line` is the physical line the record starts on: the header is line 1, the first record
+# line 2 (for JSON Lines, the first object is line 1). Blank lines are not records, and a record
+# whose quoted field holds a newline spans several lines, so in such files it is not the record's
+# position.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("partition_date", "DATE"),
     ("source_file", "VARCHAR"),
@@ -158,7 +159,9 @@ POS_TICKETS = Source(
     derived=(_keyed("card_key", "card_id", "card"),),
     row_checks=(
         (
-            "abs(quantity * unit_price - coalesce(discount_amount, 0) - line_amount) <= 0.01",
+            # Widened first: a giant quantity times a giant price overflows DECIMAL(18,2).
+            "abs(cast(quantity as decimal(38,2)) * unit_price - coalesce(discount_amount, 0)"
+            " - line_amount) <= 0.01",
             "amount_mismatch",
             "line_amount is not quantity x unit_price - discount_amount",
         ),
@@ -476,4 +479,7 @@ QUARANTINE_REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason("date_out_of_range", "a date outside the pipeline's history window"),
     QuarantineReason("duplicate_row", "a second copy of a record already in the batch"),
     QuarantineReason("malformed_record", "the record does not parse (columns, quotes, JSON)"),
+    QuarantineReason(
+        "refund_exceeds_order", "an order's refund lines add up to more than its subtotal_price"
+    ),
 )

@@ -24,8 +24,10 @@ _TYPE_NAMES = {
     "INTEGER": "an integer",
     "BIGINT": "an integer",
 }
-# An ISO timestamp that carries its own offset; converted to local time in the session time zone.
-_OFFSET_PATTERN = r"(Z|[+-]\d{2}:?\d{2})$"
+# A timestamp that carries its own offset (`Z`, `UTC`, `+01:00`, `+0100`, or `+01` as PostgreSQL
+# writes it); converted to local time in the session time zone. A plain cast to timestamp would
+# silently drop `UTC` and `+01`. The time before it keeps a date's `-01` from reading as an offset.
+_OFFSET_PATTERN = r"\d:\d{2}(:\d{2}(\.\d+)?)? ?(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
 
 
 @dataclass(frozen=True)
