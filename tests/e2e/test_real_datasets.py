@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,6 +63,55 @@ def test_online_retail_runs_through_every_step(online_retail: duckdb.DuckDBPyCon
         ).fetchall()
     }
     assert {"active", "lost", "new"} <= stages
+
+
+def invoice_totals(lines: pd.DataFrame) -> pd.Series:
+    """Each invoice's value, quantity x unit price summed exactly, then to the cent (half up)."""
+    amounts = [
+        Decimal(q) * Decimal(p) for q, p in zip(lines.Quantity, lines.UnitPrice, strict=True)
+    ]
+    exact = pd.Series(amounts, index=lines.index).groupby(lines.InvoiceNo).sum()
+    return exact.map(lambda v: v.quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+def test_online_retail_net_revenue_reconciles_to_pandas_on_the_raw_file_to_the_cent(
+    online_retail: duckdb.DuckDBPyConnection, shared_datasets: Path
+):
+    raw = pd.read_csv(
+        shared_datasets / "online_retail" / "online_retail.csv.gz",
+        dtype=str,
+        keep_default_na=False,
+        encoding="latin-1",
+    )
+    con = online_retail
+    # Every line loaded (cancellations, missing ids, zero and negative prices are all real sales
+    # data), none quarantined: the file's 541,909 lines are all accounted for.
+    read, loaded, quarantined = con.execute(
+        "select sum(rows_read), sum(rows_loaded), sum(rows_quarantined) from ops.ingest_log"
+    ).fetchone()
+    assert (read, loaded, quarantined) == (len(raw), len(raw), 0)
+    invoices = invoice_totals(raw)
+    total, orders = con.execute(
+        "select sum(net_amount), count(*) from marts.fct_transactions"
+    ).fetchone()
+    assert (Decimal(total), orders) == (sum(invoices), len(invoices))
+    # Cancellations (invoices C…) net out: they are negative invoices in the same total.
+    cancelled = invoices[invoices.index.str.startswith("C")]
+    assert (cancelled < 0).all() and len(cancelled) > 3000
+    # Lines without a customer count in revenue, under no customer.
+    anonymous = invoice_totals(raw[raw.CustomerID == ""])
+    (anonymous_total,) = con.execute(
+        "select sum(net_amount) from marts.fct_transactions where customer_key is null"
+    ).fetchone()
+    assert Decimal(anonymous_total) == sum(anonymous)
+    # …and not in customer analytics: those are the customers with an invoice of positive value.
+    known = raw[raw.CustomerID != ""]
+    by_invoice = invoice_totals(known)
+    buyers = known.groupby("InvoiceNo").CustomerID.first()[by_invoice > 0].nunique()
+    (analysed,) = con.execute(
+        "select count(*) from analytics.customer_rfm where as_of_date = '2011-12-09'"
+    ).fetchone()
+    assert analysed == buyers
 
 
 def test_an_event_log_without_amounts_gets_a_clv_without_a_spend_model(
