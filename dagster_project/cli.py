@@ -1,21 +1,25 @@
-"""The `loyalty` command: generate demo data, run the pipeline, open the Dagster UI."""
+"""The `loyalty` command: generate demo data, run the pipeline, read the quarantine, open the UI."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import click
+import duckdb
 
 from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
 from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
 from dagster_project.lib.privacy import pseudonym_key
 from dagster_project.lib.sources.files import SourceFileError
+from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 
 DEMO_CONFIG = """\
 # Demo configuration, written by `loyalty demo`. Every key is documented in the README.
@@ -63,6 +67,19 @@ def _settings(config: str | None) -> Settings:
     except ConfigError as error:
         _fail(str(error), 2)
         raise  # unreachable; keeps type checkers honest
+
+
+@contextlib.contextmanager
+def _read_warehouse(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    from dagster_project.lib.warehouse import connect
+
+    if not settings.warehouse_path.exists():
+        _fail(f"no warehouse at {settings.warehouse_path}: run `loyalty run` first")
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -225,6 +242,74 @@ def history(config: str | None, start: date, end: date, every: str) -> None:
     )
     for table, rows in outcome.tables.items():
         click.echo(f"  {table:<32} {rows:>12,} rows")
+
+
+# Sources delivered as day folders: a corrected file can take a delivered file's place.
+REINGEST_SOURCES = tuple(source.name for source in (*FILE_SOURCES, SHOPIFY_ORDERS))
+
+
+@main.group(invoke_without_command=True)
+@CONFIG_OPTION
+@click.option("--source", default=None, help="Only this source (e.g. pos_tickets).")
+@click.option("--start", type=ISO_DATE, default=None, help="First day to list.")
+@click.option("--end", type=ISO_DATE, default=None, help="Last day to list.")
+@click.pass_context
+def quarantine(
+    ctx: click.Context, config: str | None, source: str | None, start: date | None, end: date | None
+) -> None:
+    """Rows set aside at ingest: counts by source, day and reason (`reingest` to correct a day)."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is not None:
+        return
+    from dagster_project.lib.quarantine import quarantine_counts
+
+    settings = _settings(config)
+    with _read_warehouse(settings) as con:
+        counts = quarantine_counts(con, source, start, end)
+        (read,) = con.execute("select coalesce(sum(rows_read), 0) from ops.ingest_log").fetchone()
+    if not counts:
+        click.echo(f"No quarantined rows ({read:,} rows read).")
+        return
+    click.echo(f"{'source':<26} {'day':<10}  {'reason_code':<22} {'rows':>8}  description")
+    for c in counts:
+        day = c.day.isoformat() if c.day else "(no day)"
+        click.echo(f"{c.source:<26} {day:<10}  {c.reason_code:<22} {c.rows:>8,}  {c.description}")
+    total = sum(c.rows for c in counts)
+    click.echo(
+        f"{total:,} rows quarantined of {read:,} read. Rows: select * from quarantine.<source>"
+    )
+
+
+@quarantine.command()
+@CONFIG_OPTION
+@click.option("--source", required=True, type=click.Choice(REINGEST_SOURCES))
+@click.option("--date", "day", required=True, type=ISO_DATE, help="The day the file was delivered.")
+@click.argument("corrected", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def reingest(
+    group_config: str | None, config: str | None, source: str, day: date, corrected: Path
+) -> None:
+    """Replace a delivered file with CORRECTED (same name) and run that day again."""
+    from dagster_project.lib.quarantine import ReplaceError, file_counts, replace_delivered_file
+    from dagster_project.lib.sources.specs import SOURCES_BY_NAME
+
+    settings = _settings(config or group_config)
+    source_dir = settings.folder_source_dir(source)
+    if source_dir is None:
+        _fail(f"source {source} is disabled in {settings.config_path}", 2)
+    pattern = SOURCES_BY_NAME[source].file_glob
+    try:
+        kept = replace_delivered_file(settings.landing_path, source_dir, day, corrected, pattern)
+    except ReplaceError as error:
+        _fail(str(error), 2)
+    click.echo(f"Replaced {corrected.name} of {source} on {day}; the original is kept in {kept}")
+    _run(settings, day, day)
+    with _read_warehouse(settings) as con:
+        for f in file_counts(con, source, day, day):
+            click.echo(
+                f"  {f.file}: {f.rows_read:,} read = {f.rows_loaded:,} loaded "
+                f"+ {f.rows_quarantined:,} quarantined"
+            )
 
 
 @main.command()
