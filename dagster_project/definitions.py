@@ -29,7 +29,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
     ]
-    checks = suite_checks((key for a in assets for key in a.keys), partitions)
+    checks = suite_checks(
+        (key for a in assets for key in a.keys),
+        partitions,
+        docs_dir=settings.resolve(settings.reports_dir) / "data_docs",
+    )
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     job = dg.define_asset_job(

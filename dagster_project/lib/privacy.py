@@ -41,24 +41,34 @@ def keyed_hashes(values: Iterable[str | None], key: str, namespace: str) -> dict
     return {v: keyed_hash(v, key, namespace) for v in set(values) if v is not None}
 
 
-# Parts of a column name that mark personal data (names, contacts, birth date, where someone
-# lives, card numbers). Generous on purpose: hiding a product name's example costs nothing, showing
-# an email in a check's metadata breaks the promise that PII stays in `pii.*`.
-_PERSONAL_NAME_PARTS = (
-    "name",
-    "email",
-    "phone",
-    "birth",
-    "postal",
-    "zip",
-    "address",
-    "city",
-    "card_id",
-    "raw_record",
+# Columns of the raw and quarantine tables that hold a person's data or identify them: names,
+# contacts (as delivered and normalised), birth date, where they live, card and account numbers,
+# and the raw record a quarantined row keeps. By exact name: a pattern would also catch
+# `email_marketing_consent_state`, whose values are a consent state, not a person.
+PERSONAL_COLUMNS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "birth_date",
+        "email",
+        "email_normalized",
+        "phone",
+        "phone_e164",
+        "customer_email",
+        "customer_email_normalized",
+        "customer_phone",
+        "customer_phone_e164",
+        "postal_code",
+        "default_address_zip",
+        "default_address_city",
+        "card_id",
+        "customer_id",
+        "shopify_customer_id",
+        "raw_record",
+    }
 )
 
 
 def is_personal_column(column: str) -> bool:
-    """Whether values of `column` may identify a person (so never shown as examples)."""
-    lowered = column.lower()
-    return any(part in lowered for part in _PERSONAL_NAME_PARTS)
+    """Whether values of `column` may identify a person (so never shown or validated as is)."""
+    return column.lower() in PERSONAL_COLUMNS

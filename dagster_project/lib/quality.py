@@ -14,6 +14,7 @@ the suite.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -147,27 +148,64 @@ def _context():
     return context
 
 
+@cache
+def _docs_site(docs_dir: Path) -> str:
+    """A Data Docs site writing to `docs_dir` (added once per process); its name."""
+    name = f"loyalty_{len(_context().get_site_names())}"
+    _context().add_data_docs_site(
+        site_name=name,
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+        },
+    )
+    return name
+
+
+def pseudonymise_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every personal column's values replaced by a stable token (nulls kept).
+
+    Presence, uniqueness and equality survive, so suites can still check them; but no email or
+    name reaches GX's results, the check's metadata or the Data Docs pages.
+    """
+    personal = [c for c in frame.columns if is_personal_column(str(c))]
+    if not personal:
+        return frame
+    frame = frame.copy()
+    for column in personal:
+        tokens = pd.util.hash_pandas_object(frame[column], index=False).map("{:016x}".format)
+        frame[column] = tokens.where(frame[column].notna())
+    return frame
+
+
 def validate_frame(
     frame: pd.DataFrame,
     path: Path,
     *,
     parameters: dict[str, Any] | None = None,
     day_column: str | None = None,
+    docs_dir: Path | None = None,
 ) -> list[ExpectationOutcome]:
     """Run the suite at `path` on `frame`; one outcome per expectation, in the suite's order.
 
     `parameters` gives the values of the suite's `meta.parameters`; with `day_column`, each
-    outcome also counts its unexpected rows per day (a batch of a range of days).
+    outcome also counts its unexpected rows per day (a batch of a range of days). With
+    `docs_dir`, the result is added to the Data Docs site there (offline: see `make_offline`).
     """
     import great_expectations as gx
 
     spec = load_suite(path)
     context = _context()
-    name = f"{path.stem}_{id(frame)}"
+    frame = pseudonymise_personal_columns(frame)
+    name = path.stem
     source = context.data_sources.add_or_update_pandas(name)
     batch = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
     wanted = spec.get("expectations", [])
-    built = gx.ExpectationSuite(name=name, expectations=wanted)
+    built = gx.ExpectationSuite(name=name, expectations=wanted, meta=spec.get("meta") or {})
     # GX logs and drops an expectation it does not know; a suite must not lose one silently.
     known = {e.expectation_type for e in built.expectations}
     unknown = [e.get("type") for e in wanted if e.get("type") not in known]
@@ -190,11 +228,25 @@ def validate_frame(
             "unexpected_index_column_names": [day_column],
             "return_unexpected_index_query": False,
         }
-    result = validation.run(
-        batch_parameters={"dataframe": frame},
-        expectation_parameters=parameters or {},
-        result_format=result_format,
+    actions = []
+    if docs_dir is not None:
+        actions.append(
+            gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[_docs_site(docs_dir)])
+        )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[validation],
+            actions=actions,
+            result_format=result_format,
+        )
     )
+    run = checkpoint.run(
+        batch_parameters={"dataframe": frame}, expectation_parameters=parameters or {}
+    )
+    (result,) = run.run_results.values()
+    if docs_dir is not None:
+        make_offline(docs_dir)
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -212,5 +264,41 @@ def validate_frame(
                 unexpected_by_day=_by_day(details, day_column),
             )
         )
-    context.data_sources.delete(name)
     return outcomes
+
+
+# Data Docs pages load Bootstrap, jQuery, Font Awesome and Vega from CDNs, and GX's logo from S3; a
+# report must open offline, and nothing may call the network. Remote scripts and stylesheets go,
+# the logo comes from the site's own static/ folder, and a small stylesheet of ours keeps tables
+# readable. Links (<a href>) stay: nothing loads them unless clicked.
+_REMOTE_ASSET = re.compile(
+    r"<(script|link)\b[^>]*\b(src|href)=[\"']https?://[^>]*>(\s*</script>)?", re.IGNORECASE
+)
+_REMOTE_IMAGE = re.compile(r"(<img\b[^>]*\bsrc=)[\"']https?://[^\"']*[\"']", re.IGNORECASE)
+_REMOTE_CSS_URL = re.compile(r"url\(\s*[\"']?https?://[^)]*\)", re.IGNORECASE)
+OFFLINE_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+td, th { border: 1px solid #ccc; padding: 0.25rem 0.5rem; vertical-align: top; text-align: left; }
+img { max-height: 3rem; }
+"""
+
+
+def make_offline(docs_dir: Path) -> None:
+    """Make every page of the site load only local files."""
+    styles = docs_dir / "static" / "styles"
+    styles.mkdir(parents=True, exist_ok=True)
+    (styles / "offline.css").write_text(OFFLINE_CSS, encoding="utf-8")
+    for sheet in styles.glob("*.css"):
+        css = sheet.read_text(encoding="utf-8")
+        if _REMOTE_CSS_URL.search(css):
+            sheet.write_text(_REMOTE_CSS_URL.sub("none", css), encoding="utf-8")
+    for page in docs_dir.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if "offline.css" in html:
+            continue
+        up = "../" * (len(page.relative_to(docs_dir).parts) - 1)
+        link = f'<link rel="stylesheet" href="{up}static/styles/offline.css">'
+        html = _REMOTE_ASSET.sub("", html).replace("</head>", f"{link}\n</head>", 1)
+        html = _REMOTE_IMAGE.sub(rf'\1"{up}static/images/logo-long.png"', html)
+        page.write_text(html, encoding="utf-8")

@@ -21,8 +21,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.definitions import ANALYTICS_JOB
-from dagster_project.lib.quality import suites
+from dagster_project.definitions import ANALYTICS_JOB, INGEST_JOB
+from dagster_project.lib.quality import load_suite, suites
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 START, END = "2025-01-01", "2025-04-30"
@@ -183,7 +183,7 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
         (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
         # The analytics as of the demo's last day, in every table a suite guards.
-        for table in suites():
+        for table in guarded_tables("analytics"):
             rows = con.execute(
                 f"select count(*) from analytics.{table} where as_of_date = '2025-12-31'"
             ).fetchone()[0]
@@ -212,28 +212,49 @@ def test_run_builds_every_mart_and_says_where(clean: Project):
         assert con.execute("select count(*) from pii.customer_contacts").fetchone()[0] > 0
 
 
-def test_run_fills_every_analytics_table_and_runs_its_suite(clean: Project):
-    """Each suite in expectations/ ran as an asset check on the run's day, on real tables."""
-    guarded = set(suites())
-    with clean.connect() as con:
-        for table in guarded:
-            rows = con.execute(
-                f"select count(*) from analytics.{table} where as_of_date = ?", [END]
-            ).fetchone()[0]
-            assert rows > 0, table
+def guarded_tables(schema: str) -> set[str]:
+    """The tables of `schema` that a suite in expectations/ guards."""
+    return {
+        name
+        for name, path in suites().items()
+        if load_suite(path)["meta"]["guards"].startswith(f"{schema}/")
+    }
+
+
+def suite_evaluations(job_name: str, tags: dict[str, str]) -> dict[str, dg.AssetCheckEvaluation]:
+    """The `gx_suite` check results of the latest run of `job_name` with `tags`, by table."""
     with dg.DagsterInstance.get() as instance:
-        (run,) = instance.get_runs(
-            dg.RunsFilter(job_name=ANALYTICS_JOB, tags={"dagster/partition": END}), limit=1
-        )
+        (run,) = instance.get_runs(dg.RunsFilter(job_name=job_name, tags=tags), limit=1)
         evaluations = [
             record.asset_check_evaluation
             for record in instance.all_logs(
                 run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             )
         ]
-    by_table = {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "gx_suite"}
-    assert set(by_table) == guarded
-    for table, evaluation in by_table.items():
+    return {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "gx_suite"}
+
+
+def test_run_fills_every_analytics_table_and_runs_every_suite(clean: Project):
+    """Each suite in expectations/ ran as an asset check on the run's days, on real tables."""
+    analytics = guarded_tables("analytics")
+    with clean.connect() as con:
+        for table in analytics:
+            rows = con.execute(
+                f"select count(*) from analytics.{table} where as_of_date = ?", [END]
+            ).fetchone()[0]
+            assert rows > 0, table
+    by_table = suite_evaluations(ANALYTICS_JOB, {"dagster/partition": END})
+    assert set(by_table) == analytics
+    # Ingest checked every raw batch over the whole range (the generic source is not configured).
+    raw = suite_evaluations(INGEST_JOB, {"dagster/asset_partition_range_start": START})
+    assert set(raw) == guarded_tables("raw") - {"transactions"}
+    assert raw["pos_tickets"].metadata["days"].value == f"{START}..{END}"
+    # Each run also writes the GX Data Docs site, ingest's suites and the analytics' alike.
+    index = clean.folder / "reports" / "data_docs" / "index.html"
+    site = index.read_text(encoding="utf-8")
+    assert "pos_tickets" in site and "customer_rfm" in site
+    assert by_table["customer_rfm"].metadata["data_docs"].value == index.as_uri()
+    for table, evaluation in {**raw, **by_table}.items():
         failed_errors = [
             o
             for o in evaluation.metadata["expectations"].value

@@ -68,7 +68,7 @@ def run_day(tmp_path: Path, rows: list[tuple[str, str, int]], severity: str):
     folder = tmp_path / "expectations"
     folder.mkdir(exist_ok=True)
     write_suite(folder, severity)
-    checks = suite_checks([SCORES, downstream.key], partitions, folder)
+    checks = suite_checks([SCORES, downstream.key], partitions, folder, tmp_path / "data_docs")
     return dg.materialize(
         [scores, downstream, *checks],
         partition_key=DAY,
@@ -99,6 +99,10 @@ def test_a_good_day_passes_with_one_result_per_expectation(tmp_path: Path):
     ]
     assert all(o["success"] and o["unexpected_count"] == 0 for o in outcomes)
     assert materialized(result) == {"analytics/scores", "downstream"}
+    # The check links to the Data Docs site its validation was written to.
+    index = tmp_path / "data_docs" / "index.html"
+    assert evaluation.metadata["data_docs"].value == index.as_uri()
+    assert "scores" in index.read_text(encoding="utf-8")
 
 
 def test_an_error_failure_blocks_downstream_and_names_the_expectation(tmp_path: Path):

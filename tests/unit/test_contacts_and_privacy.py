@@ -30,3 +30,13 @@ def test_without_the_environment_variable_the_demo_key_is_used_and_flagged(monke
     assert privacy.pseudonym_key("SOME_KEY_VAR") == (privacy.DEMO_KEY, True)
     monkeypatch.setenv("SOME_KEY_VAR", "s3cret")
     assert privacy.pseudonym_key("SOME_KEY_VAR") == ("s3cret", False)
+
+
+def test_personal_columns_are_named_exactly():
+    from dagster_project.lib.privacy import is_personal_column
+
+    for column in ("email", "customer_phone_e164", "first_name", "birth_date", "raw_record"):
+        assert is_personal_column(column), column
+    # A consent state, a store's city and a product's name describe no person.
+    for column in ("email_marketing_consent_state", "city", "product_name", "is_email_valid"):
+        assert not is_personal_column(column), column

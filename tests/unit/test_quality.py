@@ -1,6 +1,7 @@
 """Great Expectations suites from expectations/, run on DataFrames."""
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -110,20 +111,40 @@ def test_parameters_feed_a_referential_check_and_failures_are_counted_per_day(tm
     assert sorted(outcome.examples) == ["X", "Y"]
 
 
-def test_examples_never_show_personal_data(tmp_path: Path):
+def test_personal_values_reach_neither_examples_nor_data_docs(tmp_path: Path):
     path = write_suite(
         tmp_path,
         [
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "email"}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "email"}},
             {
-                "type": "expect_column_values_to_match_regex",
-                "kwargs": {"column": "email", "regex": "@"},
-            }
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "n", "max_value": 1},
+            },
         ],
     )
-    frame = pd.DataFrame({"email": ["ana@example.com", "not-an-address"]})
-    (outcome,) = validate_frame(frame, path)
-    assert (outcome.success, outcome.unexpected_count) == (False, 1)
-    assert outcome.examples == ()
+    frame = pd.DataFrame(
+        {
+            "email": ["ana@example.com", "ana@example.com", None, "luis@example.com"],
+            "n": [1, 2, 1, 1],
+        }
+    )
+    docs = tmp_path / "data_docs"
+    unique, not_null, between = validate_frame(frame, path, docs_dir=docs)
+    # Checked on pseudonymous tokens: duplicates and nulls are still found.
+    assert (unique.success, unique.unexpected_count, unique.examples) == (False, 2, ())
+    assert (not_null.success, not_null.unexpected_count) == (False, 1)
+    assert between.examples == ("2",)
+    pages = list(docs.rglob("*.html"))
+    assert (docs / "index.html") in pages and len(pages) >= 2
+    text = "".join(page.read_text(encoding="utf-8") for page in pages)
+    assert "thing" in text  # the suite's page is there
+    assert "example.com" not in text
+    # Opens offline: no page loads a script, stylesheet, image or font from the network.
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", text)
+    styles = "".join(p.read_text(encoding="utf-8") for p in docs.rglob("*.css"))
+    assert not re.search(r"url\(\s*[\"']?https?://", styles)
+    assert "static/styles/offline.css" in text
 
 
 def test_an_undeclared_or_malformed_parameter_is_refused(tmp_path: Path):

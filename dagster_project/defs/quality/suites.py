@@ -73,7 +73,12 @@ def _select_sql(table: str, columns: list[str], day_column: str, event_column: s
     return f"select {', '.join(wanted)} from {table} where {day_column} between ? and ?"
 
 
-def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.PartitionsDefinition):
+def _suite_check(
+    asset_key: dg.AssetKey,
+    suite_file: Path,
+    partitions: dg.PartitionsDefinition,
+    docs_dir: Path | None,
+):
     suite = load_suite(suite_file)
     table = ".".join(quote_ident(part) for part in asset_key.path)
     day_column = _day_column(asset_key)
@@ -112,7 +117,9 @@ def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.Partit
                 ]
                 for p in parameters
             }
-        outcomes = validate_frame(frame, suite_file, parameters=values, day_column=day_column)
+        outcomes = validate_frame(
+            frame, suite_file, parameters=values, day_column=day_column, docs_dir=docs_dir
+        )
         errors = [o for o in outcomes if not o.success and o.severity == "error"]
         failed = [o for o in outcomes if not o.success]
         days = str(first) if first == last else f"{first}..{last}"
@@ -124,6 +131,11 @@ def _suite_check(asset_key: dg.AssetKey, suite_file: Path, partitions: dg.Partit
                 "suite": f"expectations/{suite_file.name}",
                 "days": days,
                 "rows": len(frame),
+                **(
+                    {"data_docs": dg.MetadataValue.url((docs_dir / "index.html").as_uri())}
+                    if docs_dir is not None
+                    else {}
+                ),
                 "expectations": dg.MetadataValue.json(
                     [
                         {
@@ -147,8 +159,10 @@ def suite_checks(
     asset_keys: Iterable[dg.AssetKey],
     partitions: dg.PartitionsDefinition,
     folder: Path = EXPECTATIONS_DIR,
+    docs_dir: Path | None = None,
 ) -> list[dg.AssetChecksDefinition]:
-    """A check for every suite file in `folder` whose name is the table of one of `asset_keys`.
+    """A check for every suite file in `folder` whose name is the table of one of `asset_keys`;
+    with `docs_dir`, each validation also goes to the GX Data Docs site there.
 
     A suite of a source this configuration does not have (the generic sales file) is unused; a
     suite that names no table at all is an error (a typo in its file name).
@@ -160,5 +174,5 @@ def suite_checks(
             continue
         if name not in by_table:
             raise ValueError(f"expectations/{path.name} guards no asset: no table named {name}")
-        checks.append(_suite_check(by_table[name], path, partitions))
+        checks.append(_suite_check(by_table[name], path, partitions, docs_dir))
     return checks
