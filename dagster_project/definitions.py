@@ -9,6 +9,7 @@ from dagster_project.defs.analytics.clv import customer_clv_asset
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.quality.suites import suite_checks
+from dagster_project.defs.quality.volume import volume_checks
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
 from dagster_project.defs.schedules import daily_schedule
 from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
@@ -29,11 +30,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
     ]
-    checks = suite_checks(
-        (key for a in assets for key in a.keys),
-        partitions,
-        docs_dir=settings.resolve(settings.reports_dir) / "data_docs",
-    )
+    asset_keys = [key for a in assets for key in a.keys]
+    checks = [
+        *suite_checks(
+            asset_keys, partitions, docs_dir=settings.resolve(settings.reports_dir) / "data_docs"
+        ),
+        *volume_checks(asset_keys, partitions),
+    ]
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
     job = dg.define_asset_job(

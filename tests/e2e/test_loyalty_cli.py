@@ -221,8 +221,10 @@ def guarded_tables(schema: str) -> set[str]:
     }
 
 
-def suite_evaluations(job_name: str, tags: dict[str, str]) -> dict[str, dg.AssetCheckEvaluation]:
-    """The `gx_suite` check results of the latest run of `job_name` with `tags`, by table."""
+def suite_evaluations(
+    job_name: str, tags: dict[str, str], check_name: str = "gx_suite"
+) -> dict[str, dg.AssetCheckEvaluation]:
+    """The `check_name` results of the latest run of `job_name` with `tags`, by table."""
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs(dg.RunsFilter(job_name=job_name, tags=tags), limit=1)
         evaluations = [
@@ -231,7 +233,7 @@ def suite_evaluations(job_name: str, tags: dict[str, str]) -> dict[str, dg.Asset
                 run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
             )
         ]
-    return {e.asset_key.path[-1]: e for e in evaluations if e.check_name == "gx_suite"}
+    return {e.asset_key.path[-1]: e for e in evaluations if e.check_name == check_name}
 
 
 def test_run_fills_every_analytics_table_and_runs_every_suite(clean: Project):
@@ -249,6 +251,12 @@ def test_run_fills_every_analytics_table_and_runs_every_suite(clean: Project):
     raw = suite_evaluations(INGEST_JOB, {"dagster/asset_partition_range_start": START})
     assert set(raw) == guarded_tables("raw") - {"transactions"}
     assert raw["pos_tickets"].metadata["days"].value == f"{START}..{END}"
+    # …and the size of each event source's days (warnings only; this data is regular).
+    volume = suite_evaluations(
+        INGEST_JOB, {"dagster/asset_partition_range_start": START}, check_name="volume"
+    )
+    assert set(volume) == {"pos_tickets", "pos_members", "shopify_orders", "shopify_customers"}
+    assert all(v.severity == dg.AssetCheckSeverity.WARN for v in volume.values())
     # Each run also writes the GX Data Docs site, ingest's suites and the analytics' alike.
     index = clean.folder / "reports" / "data_docs" / "index.html"
     site = index.read_text(encoding="utf-8")
