@@ -22,7 +22,9 @@ def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 
-def partition_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """First and last day (inclusive) of the partitions this run materialises."""
+def partition_days(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> tuple[date, date]:
+    """First and last day (inclusive) of the partitions this run materialises or checks."""
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()

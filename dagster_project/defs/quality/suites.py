@@ -8,11 +8,11 @@ downstream; a failing `warn` expectation is reported and nothing stops.
 """
 
 from collections.abc import Iterable
-from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.defs.partitions import partition_days
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.quality import (
     EXPECTATIONS_DIR,
@@ -57,12 +57,6 @@ def _summary(days: str, outcomes: list[ExpectationOutcome]) -> str:
     return f"{days}: " + "; ".join(_failure_text(o) for o in failed)
 
 
-def _run_days(context: dg.AssetCheckExecutionContext) -> tuple[date, date]:
-    """First and last day (inclusive) of the run: one partition or a range."""
-    window = context.partition_time_window
-    return window.start.date(), (window.end - timedelta(days=1)).date()
-
-
 def _select_sql(table: str, columns: list[str], day_column: str, event_column: str | None) -> str:
     wanted = [quote_ident(c) for c in columns if c != EVENT_LAG_COLUMN]
     if EVENT_LAG_COLUMN in columns and event_column is not None:
@@ -103,7 +97,7 @@ def _suite_check(
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        first, last = _run_days(context)
+        first, last = partition_days(context)
         with warehouse.connect() as con:
             frame = con.execute(select, [first, last]).df()
             values = {

@@ -6,10 +6,10 @@ printed by `loyalty run`; the day still loads. Rules and thresholds: `lib/volume
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 import dagster as dg
 
+from dagster_project.defs.partitions import partition_days
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.volume import source_volume_findings, store_volume_findings
 
@@ -44,8 +44,7 @@ def _volume_check(asset_key: dg.AssetKey, partitions: dg.PartitionsDefinition):
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
-        window = context.partition_time_window
-        first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+        first, last = partition_days(context)
         with warehouse.connect() as con:
             findings = source_volume_findings(con, source, first, last)
             if source == "pos_tickets":
