@@ -1,0 +1,99 @@
+"""Export folders: neutralised values, split parts, atomic publication, owner-only files."""
+
+import csv
+import hashlib
+import io
+import json
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dagster_project.lib.exports import files
+from dagster_project.lib.exports.files import (
+    ExportFile,
+    latest_as_of,
+    neutralise_frame,
+    part_names,
+    publish_export,
+    split_csv,
+)
+
+
+def test_formula_like_values_are_neutralised_and_others_kept():
+    frame = pd.DataFrame(
+        {
+            "name": ['=HYPERLINK("http://x")', "+34 600", "-2+3", "@SUM(A1)", "\tTab", "Ana"],
+            "n": [1, 2, 3, 4, 5, 6],
+        }
+    )
+    out = neutralise_frame(frame)
+    assert out["name"].tolist() == [
+        '\'=HYPERLINK("http://x")',
+        "'+34 600",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+        "Ana",
+    ]
+    assert out["n"].tolist() == [1, 2, 3, 4, 5, 6]
+
+
+def test_split_by_rows_and_by_bytes_keeps_every_row_once_with_a_header_each():
+    frame = pd.DataFrame({"email": [f"p{i}@example.com" for i in range(10)], "n": range(10)})
+    by_rows = split_csv(frame, max_rows=4)
+    assert len(by_rows) == 3
+    rows = [list(csv.reader(io.StringIO(p.decode()))) for p in by_rows]
+    assert all(r[0] == ["email", "n"] for r in rows)
+    assert [len(r) - 1 for r in rows] == [4, 4, 2]
+    assert [row[0] for part in rows for row in part[1:]] == frame["email"].tolist()
+    by_bytes = split_csv(frame, max_bytes=60)
+    assert all(len(p) <= 60 for p in by_bytes)
+    assert sum(p.count(b"\n") - 1 for p in by_bytes) == 10
+    assert part_names("klaviyo_vip", ".csv", 1) == ["klaviyo_vip.csv"]
+    assert part_names("x", ".csv", 2) == ["x_part01.csv", "x_part02.csv"]
+
+
+def test_publish_writes_private_files_manifest_last_and_moves_latest(tmp_path: Path):
+    folder = tmp_path / "mailchimp" / "champions" / "2025-03-31"
+    data = b"Email Address\nana@example.com\n"
+    manifest = publish_export(
+        folder, [ExportFile("upsert.csv", "upsert", data, 1)], {"as_of_date": "2025-03-31"}
+    )
+    written = json.loads((folder / "manifest.json").read_text())
+    assert written == manifest
+    assert written["files"] == [
+        {
+            "name": "upsert.csv",
+            "kind": "upsert",
+            "rows": 1,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+    ]
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert latest_as_of(folder.parent) == "2025-03-31"
+    # The same export again: byte-identical, and no temporary folder left behind.
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    publish_export(
+        folder, [ExportFile("upsert.csv", "upsert", data, 1)], {"as_of_date": "2025-03-31"}
+    )
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["2025-03-31", "latest"]
+
+
+def test_an_interrupted_export_leaves_the_previous_latest_intact(tmp_path: Path, monkeypatch):
+    parent = tmp_path / "brevo" / "at_risk"
+    publish_export(parent / "2025-03-30", [ExportFile("a.csv", "upsert", b"x\n", 0)], {})
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "_swap_into_place", crash)
+    with pytest.raises(OSError, match="disk full"):
+        publish_export(parent / "2025-03-31", [ExportFile("a.csv", "upsert", b"y\n", 0)], {})
+    assert latest_as_of(parent) == "2025-03-30"
+    assert (parent / "latest" / "a.csv").read_bytes() == b"x\n"
+    assert not (parent / "2025-03-31").exists()
