@@ -25,10 +25,11 @@ def _uniform(customer_keys: pd.Series, campaign: str, key: str) -> pd.Series:
 
 
 def stratum_quotas(sizes: pd.Series, share: float) -> pd.Series:
-    """Control counts per stratum adding up to round(share × total) (largest remainders)."""
+    """Control counts per stratum adding up to share × total rounded half up (largest
+    remainders)."""
     exact = sizes * share
     quotas = exact.map(math.floor)
-    missing = round(float(sizes.sum()) * share) - int(quotas.sum())
+    missing = math.floor(float(sizes.sum()) * share + 0.5) - int(quotas.sum())
     if missing > 0:
         order = (exact - quotas).sort_values(ascending=False, kind="stable").index[:missing]
         quotas[order] += 1

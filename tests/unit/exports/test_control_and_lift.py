@@ -1,5 +1,7 @@
 """Control groups (share, balance across tiers, stickiness) and the lift estimate."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,8 +25,9 @@ def members(n: int, seed: int = 1) -> pd.DataFrame:
 def test_the_control_share_is_the_configured_one_within_a_point_and_balanced(n, share):
     frame = members(n)
     control = assign_control(frame, "vip", share, KEY)
-    assert control.sum() == round(n * share)
-    assert abs(control.mean() - share) <= 0.01
+    # Within half a customer of the share: one point or better from 50 members up.
+    assert control.sum() == math.floor(n * share + 0.5)
+    assert abs(control.mean() - share) <= 0.01 + 1e-12
     by_tier = control.groupby(frame["value_tier"].fillna("none")).agg(["sum", "size"])
     for tier, row in by_tier.iterrows():
         assert abs(row["sum"] - row["size"] * share) < 1, tier
@@ -57,7 +60,7 @@ def test_earlier_assignments_stick_and_newcomers_fill_the_quota():
 
 def test_quotas_add_up_exactly():
     quotas = stratum_quotas(pd.Series({"a": 3, "b": 3, "c": 3}), 0.5)
-    assert quotas.sum() == round(9 * 0.5) and set(quotas) <= {1, 2}
+    assert quotas.sum() == 5 and set(quotas) <= {1, 2}
 
 
 def test_the_lift_estimate_recovers_a_known_uplift_within_its_interval():
