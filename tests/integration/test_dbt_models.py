@@ -380,7 +380,10 @@ FIXTURE: dict[str, list[dict[str, Any]]] = {
         "erasure.csv",
         [{"request_id": "ER-1", "requested_at": ts("2025-03-06 08:00:00"),
           "email": "someone@example.com", "email_normalized": "someone@example.com",
-          "is_email_valid": True}],
+          "is_email_valid": True},
+         # Carlos asks to be forgotten, naming his card.
+         {"request_id": "ER-2", "requested_at": ts("2025-03-07 09:00:00"), "card_id": "1003",
+          "card_key": "ck_1003"}],
     ),
 }
 
@@ -753,3 +756,35 @@ def test_analytics_kpis_cohorts_history_and_profiles_as_of_the_day(warehouse):
     # One as-of date: no transitions yet; every group is smaller than 10: no profile.
     assert rows(warehouse, "select * from analytics.segment_transitions") == []
     assert rows(warehouse, "select * from analytics.segment_profiles") == []
+
+
+def test_an_erased_person_keeps_a_key_and_loses_every_personal_value(warehouse):
+    carlos = one(warehouse, "select * from pii.customer_contacts where customer_key = 'ck_1003'")
+    assert carlos["is_erased"] is True
+    personal = ("first_name", "last_name", "email", "email_normalized", "phone_e164",
+                "postal_code", "marital_status", "birth_date", "email_source")  # fmt: skip
+    assert {c: carlos[c] for c in personal} == dict.fromkeys(personal)
+    assert carlos["is_email_valid"] is False and carlos["email_opt_in"] is False
+    others = rows(
+        warehouse, "select is_erased from pii.customer_contacts where customer_key <> 'ck_1003'"
+    )
+    assert {r["is_erased"] for r in others} == {False}
+    assert one(warehouse, "select count(*) as n from pii.email_consent_events")["n"] > 0
+
+
+def test_who_may_be_contacted_on_the_day(warehouse):
+    reasons = {
+        r["customer_key"]: r["not_contactable_reason"]
+        for r in rows(
+            warehouse,
+            "select customer_key, not_contactable_reason from pii.customer_contactability "
+            "where as_of_date = '2025-03-31'",
+        )
+    }
+    assert reasons == {
+        "ck_1001": None,  # Ana gave consent on her card on 1 February
+        "ck_1002": "no_consent",  # Bea's Shopify address, no consent
+        "ck_1003": "erased",
+        "ck_1004": "no_consent",
+        "sk_7003": "unsubscribed",  # Elena opted in online, then unsubscribed in Mailchimp
+    }

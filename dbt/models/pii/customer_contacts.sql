@@ -2,8 +2,10 @@
     One row per person with a contact record (a loyalty-card member, a Shopify customer, or both):
     the card's values first, the matched Shopify customer's as fallback. An email address travels
     with its own consent: the card's address and email_opt_in when the card has a valid address,
-    else the Shopify address and its email_marketing_consent. Unsubscribes and erasure requests
-    are applied by the consumers (exports), not here.
+    else the Shopify address and its email_marketing_consent. A person named by an erasure
+    request (by card, Shopify customer or address, whenever it arrived) keeps the row and the
+    customer_key, with every personal value removed (is_erased): re-runs and backfills read the
+    request again, so the values never come back. Unsubscribes are applied by the exports.
 -#}
 
 with
@@ -53,6 +55,40 @@ online as (
 
 ),
 
+erasure_requests as (
+
+    select * from {{ ref('stg_privacy__erasure_requests') }}
+
+),
+
+-- Everyone an erasure request names: by card, by Shopify customer, or by an address of theirs.
+erased as (
+
+    select distinct identities.customer_key
+    from erasure_requests
+    inner join identities
+        on (identities.source_system = 'card' and identities.source_key = erasure_requests.card_key)
+        or (
+            identities.source_system = 'shopify'
+            and identities.source_key = erasure_requests.shopify_customer_key
+        )
+
+    union
+
+    select members.card_key as customer_key
+    from erasure_requests
+    inner join members
+        on members.email_normalized = erasure_requests.email_normalized
+
+    union
+
+    select online.customer_key
+    from erasure_requests
+    inner join online
+        on online.email_normalized = erasure_requests.email_normalized
+
+),
+
 people as (
 
     select card_key as customer_key from members
@@ -95,12 +131,15 @@ joined as (
         online.has_email_opt_in as online_email_opt_in,
         online.email_marketing_consent_updated_at as online_consent_updated_at,
         online.phone_e164 as online_phone_e164,
-        online.postal_code as online_postal_code
+        online.postal_code as online_postal_code,
+        erased.customer_key is not null as is_erased
     from people
     left join members
         on people.customer_key = members.card_key
     left join online
         on people.customer_key = online.customer_key
+    left join erased
+        on people.customer_key = erased.customer_key
 
 ),
 
@@ -111,31 +150,46 @@ final as (
         customer_key,
 
         ---------- text
-        coalesce(card_first_name, online_first_name) as first_name,
-        coalesce(card_last_name, online_last_name) as last_name,
-        case when email_source = 'card' then card_email else online_email end as email,
+        case when not is_erased then coalesce(card_first_name, online_first_name) end as first_name,
+        case when not is_erased then coalesce(card_last_name, online_last_name) end as last_name,
         case
+            when is_erased then null
+            when email_source = 'card' then card_email
+            else online_email
+        end as email,
+        case
+            when is_erased then null
             when email_source = 'card' then card_email_normalized
             else online_email_normalized
         end as email_normalized,
-        coalesce(card_phone_e164, online_phone_e164) as phone_e164,
-        coalesce(card_postal_code, online_postal_code) as postal_code,
-        marital_status,
+        case when not is_erased then coalesce(card_phone_e164, online_phone_e164) end as phone_e164,
+        case when not is_erased then coalesce(card_postal_code, online_postal_code) end as postal_code,
+        case when not is_erased then marital_status end as marital_status,
         case when has_member_record then 'card' else 'shopify' end as contact_source,
+        -- The channel the address (and so its consent) comes from.
+        case when not is_erased then email_source end as email_source,
 
         ---------- booleans
         coalesce(
-            case when email_source = 'card' then card_is_email_valid else online_is_email_valid end,
+            not is_erased
+            and case
+                when email_source = 'card' then card_is_email_valid else online_is_email_valid
+            end,
             false
         ) as is_email_valid,
         coalesce(
-            case when email_source = 'card' then card_email_opt_in else online_email_opt_in end,
+            not is_erased
+            and case
+                when email_source = 'card' then card_email_opt_in else online_email_opt_in
+            end,
             false
         ) as email_opt_in,
+        is_erased,
 
         ---------- dates and timestamps
-        birth_date,
+        case when not is_erased then birth_date end as birth_date,
         case
+            when is_erased then null
             when email_source = 'card' then card_updated_at
             else online_consent_updated_at
         end as consent_updated_at

@@ -1,0 +1,69 @@
+{#-
+    One row per consent event of a person's email address: every delivered version of a card
+    member (email_opt_in, at updated_at) and of a Shopify customer (email_marketing_consent, at
+    its consent_updated_at, else updated_at), under the person's customer_key and the channel the
+    address came from. Kept whole, so consent can be read as of any day (exports of a past day
+    use the consent of that day). Unsubscribes from email tools are events of their own, by
+    address: stg_marketing__unsubscribes.
+-#}
+
+with
+
+members as (
+
+    select * from {{ source('pos', 'members') }}
+
+),
+
+shopify_customers as (
+
+    select * from {{ source('shopify', 'customers') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_customer_identities_resolved') }}
+
+),
+
+card_events as (
+
+    select distinct
+        card_key as customer_key,
+        'card' as channel,
+        email_normalized,
+        coalesce(email_opt_in, false) as has_consent,
+        updated_at as event_at
+    from members
+    where card_key is not null and updated_at is not null
+
+),
+
+shopify_events as (
+
+    select distinct
+        identities.customer_key,
+        'shopify' as channel,
+        shopify_customers.email_normalized,
+        coalesce(lower(shopify_customers.email_marketing_consent_state) = 'subscribed', false)
+            as has_consent,
+        coalesce(shopify_customers.email_marketing_consent_updated_at, shopify_customers.updated_at)
+            as event_at
+    from shopify_customers
+    inner join identities
+        on identities.source_system = 'shopify'
+        and identities.source_key = shopify_customers.customer_key
+    where shopify_customers.updated_at is not null
+
+),
+
+final as (
+
+    select * from card_events
+    union all
+    select * from shopify_events
+
+)
+
+select * from final
