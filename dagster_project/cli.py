@@ -30,6 +30,13 @@ warehouse: {{path: data/warehouse.duckdb}}
 exports_dir: data/exports
 reports_dir: data/reports
 clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
+exports:
+  tools: [mailchimp, klaviyo, brevo, hubspot, generic]
+  control_share: 0.1
+  segments:
+    champions: {{rfm_segment: [Champions]}}
+    win_back: {{lifecycle_stage: [at_risk, lapsed]}}
+    gold_high_value: {{value_tier: [gold], clv_min: 100}}
 """
 DEMO_START, DEMO_END = date(2024, 1, 1), date(2025, 12, 31)
 

@@ -171,6 +171,55 @@ class PrivacySettings(_Strict):
     sensitive_categories: tuple[str, ...] = ()
 
 
+class SegmentRule(_Strict):
+    """Who an export segment holds, as of the run's day: every criterion given must hold."""
+
+    rfm_segment: list[str] | None = None
+    value_tier: list[Literal["gold", "silver", "bronze", "wood"]] | None = None
+    lifecycle_stage: (
+        list[Literal["prospect", "new", "active", "at_risk", "lapsed", "lost", "reactivated"]]
+        | None
+    ) = None
+    clv_min: float | None = Field(None, description="predicted CLV at least this")
+    clv_max: float | None = Field(None, description="predicted CLV below this")
+    where: str | None = Field(None, description="SQL condition over the analytics columns")
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> SegmentRule:
+        given = [v for v in self.model_dump().values() if v is not None]
+        if not given:
+            raise ValueError(
+                "give at least one of rfm_segment, value_tier, lifecycle_stage, "
+                "clv_min, clv_max, where"
+            )
+        # Health-revealing purchases never drive who is marketed to.
+        if self.where and "prescription" in self.where.lower():
+            raise ValueError(
+                "where refers to prescription data; prescription purchases never drive a segment"
+            )
+        return self
+
+
+class ExportsSettings(_Strict):
+    tools: list[Literal["mailchimp", "klaviyo", "brevo", "hubspot", "generic"]] = Field(
+        default_factory=list, description="email tools to write segment files for"
+    )
+    segments: dict[str, SegmentRule] = Field(default_factory=dict)
+    control_share: float = Field(0.1, ge=0, lt=1, description="share held out of each segment")
+    campaign_window_days: int = Field(30, ge=1, description="days after an export to measure")
+    brevo_delimiter: Literal[";", ","] = ";"
+
+    @field_validator("segments")
+    @classmethod
+    def _folder_safe_names(cls, value: dict) -> dict:
+        for name in value:
+            if not name or not all(c.isascii() and (c.isalnum() or c in "_-") for c in name):
+                raise ValueError(
+                    f"segment name {name!r}: use letters, digits, _ and - (it names a folder)"
+                )
+        return value
+
+
 class ScheduleSettings(_Strict):
     cron: str = Field("0 6 * * *", description="when the daily run starts, in `timezone`")
     enabled: bool = True
@@ -189,6 +238,7 @@ class Settings(_Strict):
     lifecycle: LifecycleSettings = LifecycleSettings()
     contacts: ContactsSettings = ContactsSettings()
     privacy: PrivacySettings = PrivacySettings()
+    exports: ExportsSettings = ExportsSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     # Where the file was read from; paths above are resolved against its folder.
     config_path: Path | None = Field(None, exclude=True)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import customer_clv_asset
+from dagster_project.defs.exports.assets import EXPORTS_GROUP, exports_asset
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.quality.suites import suite_checks
@@ -29,6 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         dbt_models(settings, project),
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
+        exports_asset(settings, partitions),
     ]
     asset_keys = [key for a in assets for key in a.keys]
     checks = [
@@ -38,7 +40,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *volume_checks(asset_keys, partitions),
     ]
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
-    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP)
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP)
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
@@ -60,7 +62,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     analytics_job = dg.define_asset_job(
         ANALYTICS_JOB,
         selection=analytics,
-        description="Customer analytics as of one day (the partition): RFM, value, CLV, KPIs.",
+        description=(
+            "Customer analytics as of one day (the partition): RFM, value, CLV, KPIs; then the "
+            "segment exports of that day."
+        ),
     )
     return dg.Definitions(
         assets=assets,

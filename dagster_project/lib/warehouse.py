@@ -93,10 +93,55 @@ CLV_MODEL_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("selection_metric", "VARCHAR"),
     ("frequency_spend_correlation", "DOUBLE"),
 )
+# Who each export held out and who it sent to (one row per campaign, customer and export day).
+CAMPAIGN_MEMBER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE"),
+    ("campaign", "VARCHAR"),
+    ("customer_key", "VARCHAR"),
+    ("value_tier", "VARCHAR"),
+    ("is_control", "BOOLEAN"),
+)
+# How each export day's treated group did against its control group in the window after it.
+CAMPAIGN_RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE"),
+    ("campaign", "VARCHAR"),
+    ("export_date", "DATE"),
+    ("window_end_date", "DATE"),
+    ("is_complete", "BOOLEAN"),
+    ("treated", "BIGINT"),
+    ("control", "BIGINT"),
+    ("treated_buyers", "BIGINT"),
+    ("control_buyers", "BIGINT"),
+    ("treated_purchase_rate", "DOUBLE"),
+    ("control_purchase_rate", "DOUBLE"),
+    ("purchase_rate_lift", "DOUBLE"),
+    ("purchase_rate_lift_low", "DOUBLE"),
+    ("purchase_rate_lift_high", "DOUBLE"),
+    ("treated_revenue_per_head", "DOUBLE"),
+    ("control_revenue_per_head", "DOUBLE"),
+    ("revenue_per_head_lift", "DOUBLE"),
+    ("revenue_per_head_lift_low", "DOUBLE"),
+    ("revenue_per_head_lift_high", "DOUBLE"),
+    ("incremental_buyers", "DOUBLE"),
+    ("incremental_revenue", "DOUBLE"),
+)
 PYTHON_ANALYTICS_TABLES = {
     "customer_clv": CUSTOMER_CLV_COLUMNS,
     "clv_model_runs": CLV_MODEL_RUN_COLUMNS,
+    "campaign_members": CAMPAIGN_MEMBER_COLUMNS,
+    "campaign_results": CAMPAIGN_RESULT_COLUMNS,
 }
+# One row per file an export wrote (no personal data: counts and checksums).
+EXPORT_LOG_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("as_of_date", "DATE"),
+    ("tool", "VARCHAR"),
+    ("segment", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("rows", "BIGINT"),
+    ("sha256", "VARCHAR"),
+    ("exported_at", "TIMESTAMP"),
+)
 
 
 def _column_list(columns: Iterable[tuple[str, str]]) -> str:
@@ -122,6 +167,7 @@ def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
             f"create table if not exists quarantine.{name} ({_column_list(QUARANTINE_COLUMNS)})"
         )
     con.execute(f"create table if not exists ops.ingest_log ({_column_list(INGEST_LOG_COLUMNS)})")
+    con.execute(f"create table if not exists ops.export_log ({_column_list(EXPORT_LOG_COLUMNS)})")
     for name, columns in PYTHON_ANALYTICS_TABLES.items():
         con.execute(f"create table if not exists analytics.{name} ({_column_list(columns)})")
     con.execute(

@@ -96,6 +96,7 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> Project:
 RUN_TIME_COLUMNS = {
     "ops.ingest_log": " exclude (loaded_at)",
     "analytics.clv_model_runs": " exclude (seconds)",
+    "ops.export_log": " exclude (exported_at)",
 }
 
 

@@ -144,7 +144,10 @@ def publish_export(
     text = json.dumps(written, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     _write_private(staging / MANIFEST, text.encode("utf-8"))
     _swap_into_place(staging, folder)
-    _point_latest(parent, folder.name)
+    # A backfill of an older day never moves `latest` back (folder names are ISO dates).
+    current = latest_as_of(parent)
+    if current is None or folder.name >= current:
+        _point_latest(parent, folder.name)
     return written
 
 

@@ -82,6 +82,9 @@ def test_publish_writes_private_files_manifest_last_and_moves_latest(tmp_path: P
     )
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert sorted(p.name for p in folder.parent.iterdir()) == ["2025-03-31", "latest"]
+    # A backfill of an earlier day is written, and `latest` stays on the newest day.
+    publish_export(folder.parent / "2025-03-01", [ExportFile("upsert.csv", "upsert", data, 1)], {})
+    assert latest_as_of(folder.parent) == "2025-03-31"
 
 
 def test_an_interrupted_export_leaves_the_previous_latest_intact(tmp_path: Path, monkeypatch):

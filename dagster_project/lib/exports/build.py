@@ -1,0 +1,301 @@
+"""One day's exports: each configured segment, held-out control group, files per tool.
+
+For the day D: the segment's members are the customers whose analytics of D match its rule; of
+them only the contactable on D (pii.customer_contactability) count; a control share is held out
+(sticky and stratified by tier: `control.py`) and recorded in analytics.campaign_members with the
+treated; the treated go to every configured tool's upsert file. The suppression file lists who
+must not be mailed any more: the segment's treated of its previous export who are not treated
+now (left the segment, or may no longer be contacted), and everyone who could be contacted on
+that previous export day and no longer can (withdrew consent, unsubscribed, erased). Every file
+is written by `files.publish_export`; ops.export_log records each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports.control import assign_control
+from dagster_project.lib.exports.files import (
+    ExportFile,
+    neutralise_frame,
+    part_names,
+    publish_export,
+    split_csv,
+)
+from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS, ExportProfile
+
+# The analytics of a day that segment rules (and `where` conditions) may use.
+SEGMENT_BASE_SQL = """
+select
+    history.customer_key,
+    history.rfm_segment,
+    history.value_tier,
+    history.lifecycle_stage,
+    history.predicted_clv,
+    history.probability_alive,
+    clv.expected_next_purchase_date,
+    clv.expected_purchases_90d,
+    clv.churn_probability_90d,
+    rfm.r_score,
+    rfm.f_score,
+    rfm.m_score,
+    rfm.frequency,
+    rfm.recency,
+    rfm.t,
+    rfm.monetary_value,
+    rfm.total_net_amount,
+    rfm.orders_count,
+    rfm.days_since_last_purchase,
+    rfm.channels_used
+from analytics.customer_segment_history as history
+left join analytics.customer_rfm as rfm
+    on rfm.customer_key = history.customer_key and rfm.as_of_date = history.as_of_date
+left join analytics.customer_clv as clv
+    on clv.customer_key = history.customer_key and clv.as_of_date = history.as_of_date
+where history.as_of_date = $as_of
+"""
+
+
+class SegmentError(Exception):
+    """A segment rule that cannot be applied; the message names the segment, in one line."""
+
+
+@dataclass
+class ExportSummary:
+    """What a day's exports wrote (counts only, for metadata: never a person's data)."""
+
+    as_of: date
+    segments: dict[str, dict[str, int]] = field(default_factory=dict)
+    files: int = 0
+
+
+def _rule_condition(rule: Any) -> tuple[str, dict[str, Any]]:
+    """The rule as a SQL condition over the segment base, and its parameters."""
+    conditions, parameters = [], {}
+    for column in ("rfm_segment", "value_tier", "lifecycle_stage"):
+        values = getattr(rule, column)
+        if values is not None:
+            conditions.append(f"{column} in (select unnest(${column}))")
+            parameters[column] = list(values)
+    if rule.clv_min is not None:
+        conditions.append("predicted_clv >= $clv_min")
+        parameters["clv_min"] = rule.clv_min
+    if rule.clv_max is not None:
+        conditions.append("predicted_clv < $clv_max")
+        parameters["clv_max"] = rule.clv_max
+    if rule.where:
+        conditions.append(f"({rule.where})")
+    return " and ".join(conditions), parameters
+
+
+def segment_members(
+    con: duckdb.DuckDBPyConnection, name: str, rule: Any, as_of: date
+) -> pd.DataFrame:
+    """Every customer the rule selects on `as_of`, contactable or not (`customer_key`, tier)."""
+    condition, parameters = _rule_condition(rule)
+    sql = (
+        f"select customer_key, value_tier from ({SEGMENT_BASE_SQL}) as base "
+        f"where {condition} order by customer_key"
+    )
+    try:
+        return con.execute(sql, {"as_of": as_of, **parameters}).df()
+    except duckdb.Error as error:
+        problem = str(error).strip().splitlines()[0]
+        raise SegmentError(f"exports.segments.{name}: the rule does not apply: {problem}") from None
+
+
+def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> pd.DataFrame:
+    """The treated customers' audience rows: analytics of the day and their contact data."""
+    frame = con.execute(
+        f"""select base.*, contacts.email, contacts.first_name, contacts.last_name
+        from ({SEGMENT_BASE_SQL}) as base
+        inner join pii.customer_contacts as contacts using (customer_key)
+        where base.customer_key in (select unnest($keys))
+        order by base.customer_key""",
+        {"as_of": as_of, "keys": keys},
+    ).df()
+    return frame
+
+
+def _contactable(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    return con.execute(
+        "select customer_key, is_contactable, not_contactable_reason, email_normalized "
+        "from pii.customer_contactability where as_of_date = $as_of",
+        {"as_of": as_of},
+    ).df()
+
+
+def _previous_export_day(con: duckdb.DuckDBPyConnection, campaign: str, as_of: date):
+    (day,) = con.execute(
+        "select max(as_of_date) from analytics.campaign_members "
+        "where campaign = $campaign and as_of_date < $as_of",
+        {"campaign": campaign, "as_of": as_of},
+    ).fetchone()
+    return day
+
+
+def _leavers(
+    con: duckdb.DuckDBPyConnection,
+    campaign: str,
+    previous_day: date | None,
+    treated: set[str],
+    today: pd.DataFrame,
+) -> pd.DataFrame:
+    """Who must be suppressed: see the module's docstring. Columns: customer_key, email, reason."""
+    if previous_day is None:
+        return pd.DataFrame(columns=["customer_key", "email", "reason"])
+    before = _contactable(con, previous_day)
+    sent_before = set(
+        con.execute(
+            "select customer_key from analytics.campaign_members "
+            "where campaign = $campaign and as_of_date = $day and not is_control",
+            {"campaign": campaign, "day": previous_day},
+        ).df()["customer_key"]
+    )
+    now = today.set_index("customer_key")
+    contactable_before = set(before.loc[before["is_contactable"], "customer_key"])
+    contactable_now = set(now.index[now["is_contactable"]])
+    rows = []
+    for key, email in before[["customer_key", "email_normalized"]].itertuples(index=False):
+        left = key in sent_before and key not in treated
+        withdrew = key in contactable_before and key not in contactable_now
+        if not (left or withdrew) or pd.isna(email):
+            continue
+        reason = now["not_contactable_reason"].get(key) if key in now.index else "erased"
+        rows.append((key, email, reason if isinstance(reason, str) else "left_segment"))
+    return pd.DataFrame(rows, columns=["customer_key", "email", "reason"])
+
+
+def _replace_rows(con, table: str, frame: pd.DataFrame, where: str, params: dict) -> None:
+    con.execute(f"delete from {table} where {where}", params)
+    if len(frame):
+        con.register("incoming_rows", frame)
+        con.execute(f"insert into {table} by name select * from incoming_rows")
+        con.unregister("incoming_rows")
+
+
+def _tool_files(
+    profile: ExportProfile, stem: str, audience: pd.DataFrame, leavers: pd.DataFrame, delimiter
+) -> list[ExportFile]:
+    upsert = neutralise_frame(profile.upsert(audience))
+    parts = split_csv(
+        upsert, delimiter=delimiter, max_rows=profile.max_rows, max_bytes=profile.max_bytes
+    )
+    counts = [part.count(b"\n") - 1 for part in parts] if len(upsert) else [0]
+    files = [
+        ExportFile(name, "upsert", data, rows)
+        for name, data, rows in zip(
+            part_names(stem, ".csv", len(parts)), parts, counts, strict=True
+        )
+    ]
+    if profile.parquet:
+        buffer = upsert.to_parquet(index=False)
+        files.append(ExportFile(f"{stem}.parquet", "upsert", buffer, len(upsert)))
+    suppression = neutralise_frame(profile.suppression(leavers))
+    (data,) = split_csv(suppression, delimiter=delimiter)
+    files.append(ExportFile(f"{stem}_suppression.csv", "suppression", data, len(suppression)))
+    return files
+
+
+def export_day(
+    con: duckdb.DuckDBPyConnection,
+    exports: Any,
+    exports_dir: Path,
+    as_of: date,
+    key: str,
+) -> ExportSummary:
+    """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
+    summary = ExportSummary(as_of)
+    today = _contactable(con, as_of)
+    contactable = set(today.loc[today["is_contactable"], "customer_key"])
+    for name, rule in exports.segments.items():
+        members = segment_members(con, name, rule, as_of)
+        members = members[members["customer_key"].isin(contactable)].reset_index(drop=True)
+        previous = con.execute(
+            "select customer_key, bool_or(is_control) as is_control "
+            "from analytics.campaign_members where campaign = $campaign and as_of_date < $as_of "
+            "group by customer_key",
+            {"campaign": name, "as_of": as_of},
+        ).df()
+        members["is_control"] = assign_control(members, name, exports.control_share, key, previous)
+        _replace_rows(
+            con,
+            "analytics.campaign_members",
+            members.assign(as_of_date=as_of, campaign=name),
+            "campaign = $campaign and as_of_date = $as_of",
+            {"campaign": name, "as_of": as_of},
+        )
+        treated = members.loc[~members["is_control"], "customer_key"].tolist()
+        audience = _audience(con, treated, as_of).assign(segment=name)
+        audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
+        leavers = _leavers(con, name, _previous_export_day(con, name, as_of), set(treated), today)
+        summary.segments[name] = {
+            "members": len(members),
+            "treated": len(treated),
+            "control": int(members["is_control"].sum()),
+            "suppressed": len(leavers),
+        }
+        for tool in exports.tools:
+            profile = PROFILES[tool]
+            delimiter = exports.brevo_delimiter if tool == "brevo" else profile.delimiter
+            stem = f"{tool}_{name}_{as_of.isoformat()}"
+            files = _tool_files(profile, stem, audience, leavers, delimiter)
+            folder = exports_dir / tool / name / as_of.isoformat()
+            manifest = publish_export(
+                folder,
+                files,
+                {
+                    "as_of_date": as_of.isoformat(),
+                    "tool": tool,
+                    "segment": name,
+                    "definition": rule.model_dump(exclude_none=True),
+                    "control_share": exports.control_share,
+                    **summary.segments[name],
+                },
+            )
+            log = pd.DataFrame(
+                [
+                    {
+                        "as_of_date": as_of,
+                        "tool": tool,
+                        "segment": name,
+                        "file_name": f["name"],
+                        "kind": f["kind"],
+                        "rows": f["rows"],
+                        "sha256": f["sha256"],
+                        "exported_at": datetime.now(),
+                    }
+                    for f in manifest["files"]
+                ]
+            )
+            _replace_rows(
+                con,
+                "ops.export_log",
+                log,
+                "as_of_date = $as_of and tool = $tool and segment = $segment",
+                {"as_of": as_of, "tool": tool, "segment": name},
+            )
+            summary.files += len(files) + 1
+    return summary
+
+
+def forget_erased(con: duckdb.DuckDBPyConnection) -> int:
+    """Remove erased people's addresses from every earlier day's contactability.
+
+    Their address was kept until now so this day's suppression files could name them once; from
+    here on no table holds it, and no later export can.
+    """
+    (count,) = con.execute(
+        """update pii.customer_contactability set email_normalized = null
+        where email_normalized is not null and customer_key in (
+            select customer_key from pii.customer_contacts where is_erased
+        )"""
+    ).fetchone()
+    return int(count)
