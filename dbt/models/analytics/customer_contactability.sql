@@ -3,10 +3,11 @@
 {#-
     One row per customer_key with a contact record and as_of_date: whether the person may be sent
     marketing email on that day, and if not, why. The address is the one pii.customer_contacts
-    keeps; its consent is the latest consent event of that address's channel (card form or
-    Shopify) by the end of the day; an unsubscribe of that address coming back from an email tool
-    by the end of the day wins over every older consent (a newer consent wins over it); an
-    erased person is never contactable, whatever the day. In pii: it holds the address.
+    keeps; its consent is the latest consent decision about that address by the end of the day,
+    on the card form or in Shopify, whoever made it (a withdrawal anywhere counts everywhere); an
+    unsubscribe of the address coming back from an email tool by the end of the day wins over
+    every older consent (a newer consent wins over it); an erased person is never contactable,
+    whatever the day. In pii: it holds the address.
 -#}
 
 with
@@ -43,9 +44,7 @@ latest_consent as (
         ) as event_rank
     from contacts
     inner join consent_events
-        on contacts.customer_key = consent_events.customer_key
-        and contacts.email_source = consent_events.channel
-        and contacts.email_normalized = consent_events.email_normalized
+        on contacts.email_normalized = consent_events.email_normalized
 
 ),
 

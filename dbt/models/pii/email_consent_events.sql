@@ -1,10 +1,11 @@
 {#-
-    One row per consent event of a person's email address: every delivered version of a card
-    member (email_opt_in, at updated_at) and of a Shopify customer (email_marketing_consent, at
-    its consent_updated_at, else updated_at), under the person's customer_key and the channel the
-    address came from. Kept whole, so consent can be read as of any day (exports of a past day
-    use the consent of that day). Unsubscribes from email tools are events of their own, by
-    address: stg_marketing__unsubscribes.
+    One row per consent decision about an email address: every delivered version of a card member
+    (the form's email_opt_in, yes or no, at updated_at) and every Shopify customer version whose
+    email_marketing_consent is a decision (subscribed; unsubscribed, invalid or redacted = no; at
+    its consent_updated_at, else updated_at). Shopify's not_subscribed and pending are no
+    decision: an online checkout without the box ticked does not withdraw a consent given in the
+    store. Kept whole, so consent can be read as of any day. Unsubscribes from email tools are
+    decisions of their own: stg_marketing__unsubscribes.
 -#}
 
 with
@@ -55,6 +56,8 @@ shopify_events as (
         on identities.source_system = 'shopify'
         and identities.source_key = shopify_customers.customer_key
     where shopify_customers.updated_at is not null
+        and lower(shopify_customers.email_marketing_consent_state)
+            in ('subscribed', 'unsubscribed', 'invalid', 'redacted')
 
 ),
 

@@ -1,0 +1,262 @@
+"""Segment files as a marketer receives them, checked against the landing files.
+
+Who may be contacted is recomputed here from the landing files with pandas (the latest consent
+decision about each address by the export day, on the card form or in Shopify; unsubscribes;
+erasure requests), never read from the pipeline's own tables.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+LOYALTY = str(Path(sys.executable).parent / "loyalty")
+START, END = "2025-01-01", "2025-04-30"
+TOOLS = ("mailchimp", "klaviyo", "brevo", "hubspot", "generic")
+EMAIL_COLUMN = {
+    "mailchimp": "Email Address",
+    "klaviyo": "Email",
+    "brevo": "EMAIL",
+    "hubspot": "Email",
+    "generic": "email",
+}
+NAME_COLUMN = {
+    "mailchimp": "First Name",
+    "klaviyo": "First Name",
+    "brevo": "FIRSTNAME",
+    "hubspot": "First Name",
+    "generic": "first_name",
+}
+FORMULA = '=HYPERLINK("http://example.com/x","click")'
+CONFIG = f"""start_date: {START}
+landing_dir: landing
+warehouse: {{path: warehouse.duckdb}}
+exports_dir: exports
+exports:
+  tools: [{", ".join(TOOLS)}]
+  control_share: 0.2
+  segments:
+    buyers: {{where: "frequency >= 0"}}
+    champions: {{rfm_segment: [Champions, Loyal]}}
+    win_back: {{lifecycle_stage: [at_risk, lapsed, lost]}}
+"""
+
+
+def loyalty(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LOYALTY, *args], capture_output=True, text=True, env=os.environ.copy(), check=False
+    )
+
+
+def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")), delimiter=delimiter))
+
+
+def normalise(email: str | float | None) -> str | None:
+    return email.strip().lower() if isinstance(email, str) and email.strip() else None
+
+
+@dataclass(frozen=True)
+class Project:
+    folder: Path
+
+    @property
+    def landing(self) -> Path:
+        return self.folder / "landing"
+
+    @property
+    def config(self) -> Path:
+        return self.folder / "loyalty.yml"
+
+    def export_folder(self, tool: str, segment: str, day: str = "latest") -> Path:
+        return self.folder / "exports" / tool / segment / day
+
+
+def pick_contactable_buyer(landing: Path) -> str:
+    """A card member with email consent in their latest record who bought with the card."""
+    members = pd.concat(
+        pd.read_csv(p, dtype=str, keep_default_na=False)
+        for p in sorted(landing.glob("pos/members/date=*/*.csv"))
+    )
+    latest = members.sort_values("updated_at").groupby("card_id").tail(1)
+    buyers = set(
+        pd.concat(
+            pd.read_csv(p, dtype=str, keep_default_na=False, usecols=["card_id"])
+            for p in sorted(landing.glob("pos/tickets/date=*/*.csv"))
+        )["card_id"]
+    )
+    chosen = latest[
+        (latest["email_opt_in"] == "true")
+        & latest["card_id"].isin(buyers)
+        & latest["email"].str.contains("@")
+    ]
+    return str(chosen.sort_values("card_id")["card_id"].iloc[0])
+
+
+def rename_member(landing: Path, card_id: str, first_name: str) -> None:
+    """Give every delivered record of the card `first_name` (a hostile spreadsheet value)."""
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if card_id in set(frame["card_id"]):
+            frame.loc[frame["card_id"] == card_id, "first_name"] = first_name
+            frame.to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    folder = tmp_path_factory.mktemp("exports")
+    made = loyalty(
+        "generate", "--out", str(folder / "landing"), "--customers", "400",
+        "--start", START, "--end", END, "--seed", "11",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    rename_member(folder / "landing", pick_contactable_buyer(folder / "landing"), FORMULA)
+    (folder / "loyalty.yml").write_text(CONFIG, encoding="utf-8")
+    run = loyalty("run", "--config", str(folder / "loyalty.yml"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    return Project(folder)
+
+
+def may_be_contacted(landing: Path, day: str) -> set[str]:
+    """Normalised addresses with consent by the end of `day` and no later opt-out or erasure."""
+    end = pd.Timestamp(day) + pd.Timedelta(days=1)
+    consents: dict[str, tuple[pd.Timestamp, bool]] = {}
+
+    def consider(email, at, given):
+        email = normalise(email)
+        if email and at < end and (email not in consents or at >= consents[email][0]):
+            consents[email] = (at, given)
+
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        for row in read_csv(path):
+            consider(row["email"], pd.Timestamp(row["updated_at"]), row["email_opt_in"] == "true")
+    for path in sorted(landing.glob("ecommerce/customers/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            customer = json.loads(line)
+            consent = customer.get("email_marketing_consent") or {}
+            at = consent.get("consent_updated_at") or customer["updated_at"]
+            at = pd.Timestamp(at).tz_convert("Europe/Madrid").tz_localize(None)
+            # not_subscribed and pending are no decision; the other states are.
+            if consent.get("state") in ("subscribed", "unsubscribed", "invalid", "redacted"):
+                consider(customer.get("email"), at, consent.get("state") == "subscribed")
+    allowed = {email for email, (_, given) in consents.items() if given}
+    for path in sorted(landing.glob("marketing/unsubscribes/date=*/*.csv")):
+        for row in read_csv(path):
+            email, at = normalise(row["email"]), pd.Timestamp(row["unsubscribed_at"])
+            if email in consents and at < end and at >= consents[email][0]:
+                allowed.discard(email)
+    erased_cards, erased_emails = set(), set()
+    for path in sorted(landing.glob("privacy/erasure_requests/date=*/*.csv")):
+        for row in read_csv(path):
+            erased_cards.add(row["card_id"])
+            erased_emails.add(normalise(row["email"]))
+    erased_shopify = set()
+    for path in sorted(landing.glob("privacy/erasure_requests/date=*/*.csv")):
+        erased_shopify |= {row["shopify_customer_id"] for row in read_csv(path)}
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        for row in read_csv(path):
+            if row["card_id"] in erased_cards:
+                erased_emails.add(normalise(row["email"]))
+    for path in sorted(landing.glob("ecommerce/customers/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            customer = json.loads(line)
+            if str(customer["id"]) in erased_shopify:
+                erased_emails.add(normalise(customer.get("email")))
+    return allowed - erased_emails
+
+
+def test_every_tool_and_segment_has_files_whose_manifest_matches(project: Project):
+    for tool in TOOLS:
+        for segment in ("buyers", "champions", "win_back"):
+            folder = project.export_folder(tool, segment)
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            assert manifest["as_of_date"] == END
+            assert manifest["tool"] == tool and manifest["segment"] == segment
+            names = {f["name"] for f in manifest["files"]} | {"manifest.json"}
+            assert names == {p.name for p in folder.iterdir()}
+            for entry in manifest["files"]:
+                data = (folder / entry["name"]).read_bytes()
+                assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+                if entry["name"].endswith(".csv"):
+                    assert data.count(b"\n") - 1 == entry["rows"]
+                assert (folder / entry["name"]).stat().st_mode & 0o077 == 0  # owner only
+            upserts = [f for f in manifest["files"] if f["kind"] == "upsert"]
+            assert upserts[0]["rows"] == manifest["treated"]
+    buyers = json.loads((project.export_folder("generic", "buyers") / "manifest.json").read_text())
+    assert buyers["treated"] > 100
+
+
+def test_only_people_who_may_be_contacted_are_exported(project: Project):
+    allowed = may_be_contacted(project.landing, END)
+    exported = set()
+    for tool in TOOLS:
+        for segment in ("buyers", "champions", "win_back"):
+            folder = project.export_folder(tool, segment)
+            delimiter = ";" if tool == "brevo" else ","
+            for path in folder.glob(f"{tool}_*.csv"):
+                if path.name.endswith("_suppression.csv"):
+                    continue
+                emails = {normalise(r[EMAIL_COLUMN[tool]]) for r in read_csv(path, delimiter)}
+                assert emails <= allowed, (tool, segment, sorted(emails - allowed)[:3])
+                exported |= emails
+    assert len(exported) > 100
+
+
+def test_spreadsheet_formulas_are_neutralised(project: Project):
+    for tool in TOOLS:
+        delimiter = ";" if tool == "brevo" else ","
+        path = next(project.export_folder(tool, "buyers").glob(f"{tool}_buyers_{END}.csv"))
+        rows = read_csv(path, delimiter)
+        assert "'" + FORMULA in {r[NAME_COLUMN[tool]] for r in rows}, tool
+        for row in rows:
+            for value in row.values():
+                assert not value.startswith(("=", "+", "@", "\t", "\r")), (tool, value)
+
+
+def test_control_groups_hold_the_configured_share_and_are_never_sent(project: Project):
+    with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
+        groups = con.execute(
+            "select campaign, count(*), avg(is_control::int) from analytics.campaign_members "
+            "where as_of_date = ? group by campaign",
+            [END],
+        ).fetchall()
+        control = {
+            k
+            for (k,) in con.execute(
+                "select c.email_normalized from analytics.campaign_members m "
+                "join pii.customer_contacts c using (customer_key) "
+                "where m.as_of_date = ? and m.is_control and m.campaign = 'buyers'",
+                [END],
+            ).fetchall()
+        }
+    for campaign, members, share in groups:
+        if members >= 50:
+            assert abs(share - 0.2) <= 0.01, campaign
+    rows = read_csv(project.export_folder("generic", "buyers") / f"generic_buyers_{END}.csv")
+    assert control and not control & {normalise(r["email"]) for r in rows}
+
+
+def test_running_the_day_again_writes_byte_identical_files(project: Project):
+    def snapshot() -> dict[str, bytes]:
+        root = project.folder / "exports"
+        return {
+            str(p.relative_to(root)): p.read_bytes()
+            for p in root.rglob("*")
+            if p.is_file() and f"/{END}/" in f"/{p.relative_to(root)}"
+        }
+
+    before = snapshot()
+    again = loyalty("run", "--config", str(project.config), "--date", END)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert snapshot() == before
