@@ -1,5 +1,6 @@
 """A raw batch that breaks an `error` expectation stops `loyalty run` before the marts, with one
-line naming the source, the day, the expectation and the count; what was built before stays.
+line naming the source, the day, the expectation and the count; what was built before stays,
+the exports included.
 
 The fault is one a real feed sends: a Shopify customer whose email-consent state is not one of
 Shopify's (it decides who may be contacted, so nothing downstream may run on it). The loader has
@@ -54,13 +55,17 @@ def test_an_error_expectation_blocks_the_marts_and_names_source_day_expectation(
     assert made.returncode == 0, made.stderr
     config = tmp_path / "loyalty.yml"
     config.write_text(
-        f"start_date: {START}\nlanding_dir: landing\nwarehouse: {{path: warehouse.duckdb}}\n",
+        f"start_date: {START}\nlanding_dir: landing\nwarehouse: {{path: warehouse.duckdb}}\n"
+        "exports: {tools: [mailchimp], segments: {buyers: {where: 'frequency >= 0'}}}\n",
         encoding="utf-8",
     )
     first = loyalty("run", "--config", str(config), "--start", START, "--end", "2025-03-30")
     assert first.returncode == 0, first.stderr[-3000:]
     before = downstream_tables(tmp_path / "warehouse.duckdb")
     assert before["marts.dim_customers"]
+    exports = tmp_path / "exports" / "mailchimp" / "buyers"
+    exported = {p.relative_to(exports): p.read_bytes() for p in exports.rglob("*") if p.is_file()}
+    assert (exports / "latest").resolve().name == "2025-03-30"
 
     day = END
     (customers_file,) = sorted((landing / "ecommerce" / "customers" / f"date={day}").glob("*"))
@@ -84,6 +89,12 @@ def test_an_error_expectation_blocks_the_marts_and_names_source_day_expectation(
         ).fetchall()
     assert states == [("opted_in",)]
     assert downstream_tables(tmp_path / "warehouse.duckdb") == before
+    # The exports of the day are not written; the previous ones stay, byte for byte.
+    assert not (exports / day).exists()
+    assert (exports / "latest").resolve().name == "2025-03-30"
+    assert {
+        p.relative_to(exports): p.read_bytes() for p in exports.rglob("*") if p.is_file()
+    } == exported
 
     customers_file.write_text(original, encoding="utf-8")
     fixed = loyalty("run", "--config", str(config), "--date", day)
@@ -91,6 +102,7 @@ def test_an_error_expectation_blocks_the_marts_and_names_source_day_expectation(
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         as_of = con.execute("select max(as_of_date)::varchar from analytics.kpi_daily").fetchone()
     assert as_of == (day,)
+    assert (exports / "latest").resolve().name == day
 
 
 def test_a_warn_expectation_is_shown_and_the_run_goes_on(tmp_path: Path):
