@@ -241,13 +241,14 @@ def test_run_fills_every_analytics_table_and_runs_every_suite(clean: Project):
     """Each suite in expectations/ ran as an asset check on the run's days, on real tables."""
     analytics = guarded_tables("analytics")
     with clean.connect() as con:
-        for table in analytics:
+        # Campaign members come with exports, which this configuration has none of.
+        for table in analytics - {"campaign_members"}:
             rows = con.execute(
                 f"select count(*) from analytics.{table} where as_of_date = ?", [END]
             ).fetchone()[0]
             assert rows > 0, table
     by_table = suite_evaluations(ANALYTICS_JOB, {"dagster/partition": END})
-    assert set(by_table) == analytics
+    assert set(by_table) == analytics | guarded_tables("pii")
     # Ingest checked every raw batch over the whole range (the generic source is not configured).
     raw = suite_evaluations(INGEST_JOB, {"dagster/asset_partition_range_start": START})
     assert set(raw) == guarded_tables("raw") - {"transactions"}

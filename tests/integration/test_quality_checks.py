@@ -149,5 +149,7 @@ def test_every_analytics_output_has_a_suite():
         "kpi_clv_by_group",
         "cohort_retention",
         "segment_profiles",
+        "customer_contactability",
+        "campaign_members",
     }
     assert tables <= set(suites())

@@ -1,8 +1,8 @@
 """Great Expectations suites as blocking Dagster asset checks, one check per suite file.
 
 `expectations/<asset>.json` guards the asset whose table is `<asset>`. The check validates that
-asset's rows of the run's days (analytics: `as_of_date`, one day; raw: `partition_date`, every
-day of a range run) and reports every expectation's outcome, with its unexpected rows per day, in
+asset's rows of the run's days (raw: `partition_date`, every day of a range run; analytics and
+pii: `as_of_date`, one day) and reports every expectation's outcome, with its unexpected rows per day, in
 its metadata. An `error` expectation that fails fails the check, which blocks what comes
 downstream; a failing `warn` expectation is reported and nothing stops.
 """
@@ -34,7 +34,8 @@ DAYS_SHOWN = 3
 
 
 def _day_column(asset_key: dg.AssetKey) -> str:
-    return "as_of_date" if asset_key.path[0] == "analytics" else "partition_date"
+    """Raw batches are days of delivery; everything computed from them is as of a day."""
+    return "partition_date" if asset_key.path[0] == "raw" else "as_of_date"
 
 
 def _failure_text(outcome: ExpectationOutcome) -> str:
