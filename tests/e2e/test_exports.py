@@ -260,3 +260,108 @@ def test_running_the_day_again_writes_byte_identical_files(project: Project):
     again = loyalty("run", "--config", str(project.config), "--date", END)
     assert again.returncode == 0, again.stderr[-3000:]
     assert snapshot() == before
+
+
+# --- erasure and opt-outs after the first exports (these tests change the landing folder) -----
+
+NEXT, AFTER = "2025-05-01", "2025-05-02"
+
+
+def person_ids(landing: Path, email: str) -> dict[str, str]:
+    """The card and Shopify ids under which `email` was delivered."""
+    ids = {}
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        for row in read_csv(path):
+            if normalise(row["email"]) == email:
+                ids["card_id"] = row["card_id"]
+    for path in sorted(landing.glob("ecommerce/customers/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            customer = json.loads(line)
+            if normalise(customer.get("email")) == email:
+                ids["shopify_customer_id"] = str(customer["id"])
+    return ids
+
+
+def exported_emails(project: Project, day: str, kind: str) -> list[tuple[str, str, str, str]]:
+    """(tool, segment, email, reason or '') of every row of the day's upsert or suppression."""
+    found = []
+    for tool in TOOLS:
+        delimiter = ";" if tool == "brevo" else ","
+        for segment in ("buyers", "champions", "win_back"):
+            folder = project.export_folder(tool, segment, day)
+            for path in sorted(folder.glob("*.csv")):
+                if path.name.endswith("_suppression.csv") != (kind == "suppression"):
+                    continue
+                for row in read_csv(path, delimiter):
+                    email = normalise(row[EMAIL_COLUMN[tool]])
+                    found.append((tool, segment, email, row.get("reason", "")))
+    return found
+
+
+@pytest.fixture(scope="module")
+def erased_and_unsubscribed(project: Project) -> tuple[str, str]:
+    """Two treated buyers of END: one asks for erasure, the other unsubscribes, on NEXT."""
+    rows = read_csv(project.export_folder("generic", "buyers", END) / f"generic_buyers_{END}.csv")
+    emails = sorted(normalise(r["email"]) for r in rows)
+    erased, unsubscribed = emails[0], emails[1]
+    ids = person_ids(project.landing, erased)
+    folder = project.landing / "privacy" / "erasure_requests" / f"date={NEXT}"
+    folder.mkdir(parents=True)
+    (folder / "erasure.csv").write_text(
+        "request_id,requested_at,card_id,shopify_customer_id,email\n"
+        f"ERQ-T1,{NEXT} 10:00:00,{ids.get('card_id', '')},{ids.get('shopify_customer_id', '')},\n",
+        encoding="utf-8",
+    )
+    folder = project.landing / "marketing" / "unsubscribes" / f"date={NEXT}"
+    folder.mkdir(parents=True)
+    (folder / "unsubscribes.csv").write_text(
+        f"email,unsubscribed_at,source_tool,reason\n{unsubscribed},{NEXT} 11:00:00,klaviyo,\n",
+        encoding="utf-8",
+    )
+    for day in (NEXT, AFTER):
+        run = loyalty("run", "--config", str(project.config), "--date", day)
+        assert run.returncode == 0, run.stderr[-3000:]
+    return erased, unsubscribed
+
+
+def test_erased_and_unsubscribed_people_are_suppressed_once_and_never_sent(
+    project: Project, erased_and_unsubscribed: tuple[str, str]
+):
+    erased, unsubscribed = erased_and_unsubscribed
+    suppressed = exported_emails(project, NEXT, "suppression")
+    for tool in TOOLS:  # in the buyers' suppression file of every tool, once
+        assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(erased) == 1
+        assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(
+            unsubscribed
+        ) == 1
+    reasons = {
+        (e, r) for t, s, e, r in suppressed if t == "generic" and e in erased_and_unsubscribed
+    }
+    assert reasons == {(erased, "erased"), (unsubscribed, "unsubscribed")}
+    for day in (NEXT, AFTER):
+        assert not {e for *_, e, _ in exported_emails(project, day, "upsert")} & {
+            erased,
+            unsubscribed,
+        }
+    # Once: the day after, nobody suppresses them again.
+    assert erased not in {e for *_, e, _ in exported_emails(project, AFTER, "suppression")}
+    with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
+        left = con.execute(
+            "select count(*) from pii.customer_contactability where email_normalized = ?",
+            [erased],
+        ).fetchone()[0]
+        contacts = con.execute(
+            "select count(*) from pii.customer_contacts where email_normalized = ?", [erased]
+        ).fetchone()[0]
+    assert (left, contacts) == (0, 0)
+
+
+def test_a_backfill_of_an_earlier_day_does_not_bring_an_erased_person_back(
+    project: Project, erased_and_unsubscribed: tuple[str, str]
+):
+    erased, _ = erased_and_unsubscribed
+    again = loyalty("run", "--config", str(project.config), "--date", END)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert erased not in {e for *_, e, _ in exported_emails(project, END, "upsert")}
+    # The newest export stays the latest.
+    assert project.export_folder("mailchimp", "buyers").resolve().name == AFTER
