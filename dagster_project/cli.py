@@ -17,7 +17,7 @@ import duckdb
 
 from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
 from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
-from dagster_project.lib.privacy import pseudonym_key
+from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 
@@ -30,6 +30,7 @@ warehouse: {{path: data/warehouse.duckdb}}
 exports_dir: data/exports
 reports_dir: data/reports
 clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
+privacy: {{demo: true}}        # synthetic people: the documented demo key is allowed
 exports:
   tools: [mailchimp, klaviyo, brevo, hubspot, generic]
   control_share: 0.1
@@ -198,6 +199,8 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
             _fail(f"no landing files under {settings.landing_path} (nothing to run)")
         start, end = max(span[0], settings.start_date), span[1]
     _, is_demo_key = pseudonym_key(settings.privacy.key_env)
+    if is_demo_key and not settings.privacy.demo:
+        _fail(demo_key_refusal(settings.privacy.key_env, settings.config_path), 2)
     if is_demo_key:
         click.echo(
             f"warning: {settings.privacy.key_env} is not set, so customer keys use the documented "
@@ -336,7 +339,11 @@ def demo(config: str, customers: int, seed: int) -> None:
     if not config_path.exists():
         config_path.write_text(DEMO_CONFIG.format(start=DEMO_START.isoformat()), encoding="utf-8")
         click.echo(f"Wrote a demo configuration to {config_path}", err=True)
+    # The demo is synthetic people: the documented demo key is allowed whatever the config says.
     settings = _settings(str(config_path))
+    settings = settings.model_copy(
+        update={"privacy": settings.privacy.model_copy(update={"demo": True})}
+    )
     marker = settings.landing_path / "_truth" / "demo.txt"
     wanted = f"customers={customers} seed={seed} start={DEMO_START} end={DEMO_END}"
     if marker.exists() and marker.read_text(encoding="utf-8") == wanted:

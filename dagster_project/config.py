@@ -169,6 +169,9 @@ class ContactsSettings(_Strict):
 class PrivacySettings(_Strict):
     key_env: str = DEFAULT_KEY_ENV
     sensitive_categories: tuple[str, ...] = ()
+    demo: bool = Field(
+        False, description="synthetic data only: allow the documented demo pseudonymisation key"
+    )
 
 
 class SegmentRule(_Strict):

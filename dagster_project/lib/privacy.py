@@ -30,6 +30,15 @@ def pseudonym_key(env_var: str = DEFAULT_KEY_ENV) -> tuple[str, bool]:
     return DEMO_KEY, True
 
 
+def demo_key_refusal(env_var: str, config_path: object) -> str:
+    """The one-line reason a run outside demo mode refuses the documented demo key."""
+    return (
+        f"{env_var} is not set (or holds the documented demo key): set a secret key of your own "
+        f"before loading real customers; for synthetic data only, set privacy: {{demo: true}} "
+        f"in {config_path}"
+    )
+
+
 def keyed_hash(value: str, key: str, namespace: str) -> str:
     """The pseudonymous key of one identifier within a namespace (`card`, `shopify`, …)."""
     digest = hmac.new(key.encode(), f"{namespace}:{value}".encode(), hashlib.sha256)

@@ -198,7 +198,6 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
 def test_run_builds_every_mart_and_says_where(clean: Project):
     assert clean.run.returncode == 0, clean.run.stderr[-3000:]
     assert f"Running {START} .. {END}" in clean.run.stderr
-    assert "warning: LOYALTY_PSEUDONYM_KEY is not set" in clean.run.stderr
     assert "Warehouse:" in clean.run.stdout
     with clean.connect() as con:
         for table in (
@@ -555,3 +554,30 @@ def test_a_history_of_month_ends_gives_segment_history_and_transitions(clean: Pr
     assert moved > 0 and stayed > 0 and arrived > 0
     # Everyone with a segment on 31 March came from somewhere: a segment, or none before.
     assert moved + stayed + arrived == on_march_31
+
+
+def test_outside_demo_mode_a_run_refuses_the_documented_demo_key(tmp_path: Path):
+    from dagster_project.lib.privacy import DEMO_KEY
+
+    config = write_config(tmp_path)
+    (tmp_path / "landing").mkdir()
+    for key in (None, DEMO_KEY):
+        env = {k: v for k, v in os.environ.items() if k != "LOYALTY_PSEUDONYM_KEY"}
+        if key:
+            env["LOYALTY_PSEUDONYM_KEY"] = key
+        refused = subprocess.run(
+            [LOYALTY, "run", "--config", str(config), "--date", START],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+        assert refused.returncode == 2
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith("loyalty: LOYALTY_PSEUDONYM_KEY is not set (or holds the documented")
+        assert f"set privacy: {{demo: true}} in {config}" in line
+    # Declared synthetic, the same run goes ahead with the demo key, and says so.
+    config.write_text(config.read_text() + "privacy: {demo: true}\n", encoding="utf-8")
+    allowed = subprocess.run(
+        [LOYALTY, "run", "--config", str(config), "--date", START],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "warning: LOYALTY_PSEUDONYM_KEY is not set" in allowed.stderr

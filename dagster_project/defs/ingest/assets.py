@@ -14,7 +14,7 @@ import duckdb
 from dagster_project.config import Settings
 from dagster_project.defs.partitions import SINGLE_RUN, partition_days
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from dagster_project.lib.privacy import pseudonym_key
+from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.generic import GenericFileSpec, load_generic_transactions
 from dagster_project.lib.sources.load import IngestContext, LoadResult, load_csv_source
@@ -65,6 +65,11 @@ def _run_loader(
     loader: Loader,
 ) -> LoadResult:
     start, end = partition_days(context)
+    if pseudonym_key(settings.privacy.key_env)[1] and not settings.privacy.demo:
+        raise dg.Failure(
+            description=demo_key_refusal(settings.privacy.key_env, settings.config_path),
+            allow_retries=False,
+        )
     if pseudonym_key(settings.privacy.key_env)[1]:
         context.log.warning(
             f"{settings.privacy.key_env} is not set: customer keys use the documented demo key"
