@@ -6,7 +6,11 @@ import dagster as dg
 
 from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import customer_clv_asset
-from dagster_project.defs.exports.assets import EXPORTS_GROUP, exports_asset
+from dagster_project.defs.exports.assets import (
+    EXPORTS_GROUP,
+    campaign_results_asset,
+    exports_asset,
+)
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.quality.suites import suite_checks
@@ -31,6 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
         exports_asset(settings, partitions),
+        campaign_results_asset(settings, partitions),
     ]
     asset_keys = [key for a in assets for key in a.keys]
     checks = [

@@ -1,0 +1,87 @@
+"""Campaign results: each export day's treated group against its control group, once the
+measurement window after it has passed.
+
+On day D the results of the export made `window_days` before D are computed: per group, its
+members' purchases placed after the export day and by D (non-prescription value, net of returns),
+summed in SQL to sufficient statistics; the lift and its intervals come from `lift.py`. One row
+per campaign and export day, written as of D; a daily run adds each wave's row the day its window
+closes, and a backfill of D computes the same row again.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+
+from dagster_project.lib.exports.lift import GroupStats, Lift, lift_from_stats
+
+WAVE_STATS_SQL = """
+with
+
+wave as (
+    select customer_key, is_control
+    from analytics.campaign_members
+    where campaign = $campaign and as_of_date = $export_date
+),
+
+purchases as (
+    select
+        customer_key,
+        sum(net_amount - coalesce(prescription_net_amount, 0)) as revenue,
+        count(*) filter (where net_amount - coalesce(prescription_net_amount, 0) > 0) as orders
+    from marts.fct_transactions
+    where customer_key in (select customer_key from wave)
+        and cast(ordered_at as date) > $export_date
+        and cast(ordered_at as date) <= $window_end
+    group by customer_key
+)
+
+select
+    wave.is_control,
+    count(*) as size,
+    count(*) filter (where purchases.orders > 0) as buyers,
+    coalesce(sum(purchases.revenue), 0) as revenue,
+    coalesce(sum(purchases.revenue * purchases.revenue), 0) as revenue_squares
+from wave
+left join purchases using (customer_key)
+group by wave.is_control
+"""
+
+
+def wave_lift(
+    con: duckdb.DuckDBPyConnection, campaign: str, export_date: date, window_end: date
+) -> Lift | None:
+    """The lift of one export day's treated group over its control group up to `window_end`."""
+    stats = {
+        is_control: GroupStats(int(size), int(buyers), float(revenue), float(squares))
+        for is_control, size, buyers, revenue, squares in con.execute(
+            WAVE_STATS_SQL,
+            {"campaign": campaign, "export_date": export_date, "window_end": window_end},
+        ).fetchall()
+    }
+    empty = GroupStats(0, 0, 0.0, 0.0)
+    return lift_from_stats(stats.get(False, empty), stats.get(True, empty))
+
+
+def results_for_day(
+    con: duckdb.DuckDBPyConnection, campaigns: list[str], as_of: date, window_days: int
+) -> list[dict]:
+    """The result rows as of `as_of`: the wave of each campaign exported `window_days` before."""
+    export_date = as_of - timedelta(days=window_days)
+    rows = []
+    for campaign in campaigns:
+        lift = wave_lift(con, campaign, export_date, as_of)
+        if lift is None:
+            continue
+        rows.append(
+            {
+                "as_of_date": as_of,
+                "campaign": campaign,
+                "export_date": export_date,
+                "window_end_date": as_of,
+                "is_complete": True,
+                **lift.as_dict(),
+            }
+        )
+    return rows
