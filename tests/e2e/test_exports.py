@@ -262,6 +262,58 @@ def test_running_the_day_again_writes_byte_identical_files(project: Project):
     assert snapshot() == before
 
 
+def personal_values(landing: Path) -> set[str]:
+    """Every email, E.164 phone and full name the generator delivered (lower case)."""
+    values = set()
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        for row in read_csv(path):
+            values |= {normalise(row["email"]), f"{row['first_name']} {row['last_name']}".lower()}
+    for path in sorted(landing.glob("ecommerce/customers/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            customer = json.loads(line)
+            values |= {normalise(customer.get("email")), customer.get("phone") or ""}
+            values.add(f"{customer.get('first_name')} {customer.get('last_name')}".lower())
+    return {v.lower() for v in values if v and len(v) > 6}
+
+
+def test_no_personal_data_outside_pii_logs_or_dagster_metadata(project: Project):
+    wanted = personal_values(project.landing)
+    assert len(wanted) > 500
+
+    def leaks(texts) -> list[str]:
+        return [v for text in texts for v in wanted if v in text.lower()]
+
+    with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
+        columns = con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('marts', 'analytics', 'ops') and data_type = 'VARCHAR'"
+        ).fetchall()
+        assert len(columns) > 30
+        for schema, table, column in columns:
+            values = con.execute(f'select distinct "{column}" from {schema}."{table}"').fetchall()
+            found = leaks(str(v).lower() for (v,) in values if v is not None)
+            assert not found, (schema, table, column, found[:2])
+    # Logs and reports the run wrote: dbt's log, the Data Docs pages, the CLV plots' folder.
+    home = Path(os.environ["DAGSTER_HOME"])
+    texts = [p.read_text(encoding="utf-8", errors="replace") for p in home.rglob("*.log")]
+    texts += [p.read_text(encoding="utf-8") for p in (project.folder / "reports").rglob("*.html")]
+    assert texts
+    assert not leaks(texts)
+    # Every event of every Dagster run: log messages and asset / check metadata.
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        events = [
+            str(record.dagster_event.event_specific_data) + " " + record.user_message
+            if record.dagster_event
+            else record.user_message
+            for run in instance.get_runs()
+            for record in instance.all_logs(run.run_id)
+        ]
+    assert len(events) > 100
+    assert not leaks(events)
+
+
 # --- erasure and opt-outs after the first exports (these tests change the landing folder) -----
 
 NEXT, AFTER = "2025-05-01", "2025-05-02"
