@@ -124,7 +124,7 @@ def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> p
     return frame
 
 
-def _contactable(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+def contactability(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     return con.execute(
         "select customer_key, is_contactable, not_contactable_reason, email_normalized "
         "from pii.customer_contactability where as_of_date = $as_of",
@@ -141,7 +141,7 @@ def _previous_export_day(con: duckdb.DuckDBPyConnection, campaign: str, as_of: d
     return day
 
 
-def _leavers(
+def suppressed_people(
     con: duckdb.DuckDBPyConnection,
     campaign: str,
     previous_day: date | None,
@@ -151,7 +151,7 @@ def _leavers(
     """Who must be suppressed: see the module's docstring. Columns: customer_key, email, reason."""
     if previous_day is None:
         return pd.DataFrame(columns=["customer_key", "email", "reason"])
-    before = _contactable(con, previous_day)
+    before = contactability(con, previous_day)
     sent_before = set(
         con.execute(
             "select customer_key from analytics.campaign_members "
@@ -213,7 +213,7 @@ def export_day(
 ) -> ExportSummary:
     """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
     summary = ExportSummary(as_of)
-    today = _contactable(con, as_of)
+    today = contactability(con, as_of)
     contactable = set(today.loc[today["is_contactable"], "customer_key"])
     for name, rule in exports.segments.items():
         members = segment_members(con, name, rule, as_of)
@@ -235,7 +235,8 @@ def export_day(
         treated = members.loc[~members["is_control"], "customer_key"].tolist()
         audience = _audience(con, treated, as_of).assign(segment=name)
         audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
-        leavers = _leavers(con, name, _previous_export_day(con, name, as_of), set(treated), today)
+        previous_day = _previous_export_day(con, name, as_of)
+        leavers = suppressed_people(con, name, previous_day, set(treated), today)
         summary.segments[name] = {
             "members": len(members),
             "treated": len(treated),

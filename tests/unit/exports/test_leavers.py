@@ -1,0 +1,66 @@
+"""Who goes on a segment's suppression file: leavers of the segment, withdrawals and erasures."""
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from dagster_project.lib.exports.build import contactability, suppressed_people
+from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+
+BEFORE, TODAY = date(2025, 3, 30), date(2025, 3, 31)
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = connect(tmp_path / "warehouse.duckdb")
+    ensure_ingest_tables(connection)
+    connection.execute(
+        "create table pii.customer_contactability (as_of_date date, customer_key varchar, "
+        "email_normalized varchar, is_contactable boolean, not_contactable_reason varchar)"
+    )
+    rows = [
+        # before: everyone contactable
+        (BEFORE, "ana", "ana@example.com", True, None),
+        (BEFORE, "bea", "bea@example.com", True, None),
+        (BEFORE, "cruz", "cruz@example.com", True, None),
+        (BEFORE, "dani", "dani@example.com", True, None),
+        (BEFORE, "eva", "eva@example.com", True, None),
+        (BEFORE, "gil", "gil@example.com", False, "no_consent"),
+        # today: Bea withdrew, Dani (never in the segment) was erased, Gil still without consent
+        (TODAY, "ana", "ana@example.com", True, None),
+        (TODAY, "bea", "bea@example.com", False, "no_consent"),
+        (TODAY, "cruz", "cruz@example.com", True, None),
+        (TODAY, "dani", None, False, "erased"),
+        (TODAY, "eva", "eva@example.com", True, None),
+        (TODAY, "gil", "gil@example.com", False, "no_consent"),
+    ]
+    connection.executemany("insert into pii.customer_contactability values (?, ?, ?, ?, ?)", rows)
+    members = pd.DataFrame(
+        {
+            "as_of_date": BEFORE,
+            "campaign": "vip",
+            "customer_key": ["ana", "bea", "cruz", "eva"],
+            "value_tier": "gold",
+            "is_control": [False, False, False, True],
+        }
+    )
+    connection.register("members", members)
+    connection.execute("insert into analytics.campaign_members by name select * from members")
+    yield connection
+    connection.close()
+
+
+def test_leavers_withdrawals_and_erasures_are_suppressed_with_their_reason(con):
+    today = contactability(con, TODAY)
+    # Today only Ana is treated: Cruz left the segment; Eva was held out, so never sent.
+    leavers = suppressed_people(con, "vip", BEFORE, {"ana"}, today)
+    assert sorted(leavers.itertuples(index=False, name=None)) == [
+        ("bea", "bea@example.com", "no_consent"),
+        ("cruz", "cruz@example.com", "left_segment"),
+        ("dani", "dani@example.com", "erased"),
+    ]
+
+
+def test_a_first_export_suppresses_nobody(con):
+    assert suppressed_people(con, "vip", None, {"ana"}, contactability(con, TODAY)).empty
