@@ -357,6 +357,8 @@ def demo(config: str, customers: int, seed: int) -> None:
         marker.write_text(wanted, encoding="utf-8")
     _run(settings, DEMO_START, DEMO_END)
     click.echo(f"Landing files: {settings.landing_path}")
+    click.echo(f"Exports: {settings.resolve(settings.exports_dir)}")
+    click.echo(f"Reports: {settings.resolve(settings.reports_dir)}")
     click.echo("Explore: loyalty ui  (Dagster on http://127.0.0.1:3000)")
 
 

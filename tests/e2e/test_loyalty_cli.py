@@ -7,6 +7,7 @@ never against the pipeline's own tables.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import subprocess
@@ -190,6 +191,17 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
             ).fetchone()[0]
             assert rows > 0, table
     assert Decimal(net) == expected
+    # Files for every tool and segment of the demo configuration, their manifests true to them.
+    exports = tmp_path / "data" / "exports"
+    for tool in ("mailchimp", "klaviyo", "brevo", "hubspot", "generic"):
+        for segment in ("champions", "win_back", "gold_high_value"):
+            latest = exports / tool / segment / "latest"
+            manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+            assert manifest["as_of_date"] == "2025-12-31", (tool, segment)
+            for entry in manifest["files"]:
+                data = (latest / entry["name"]).read_bytes()
+                assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
+    assert f"Exports: {exports}" in demo.stdout
 
 
 # --- the clean demo-like run --------------------------------------------------------------------
