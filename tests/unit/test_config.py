@@ -76,3 +76,24 @@ def test_dbt_var_defaults_are_the_config_defaults():
     for key, value in project["vars"].items():
         if key in expected and key != "rfm_scheme":
             assert value == expected[key], key
+
+
+@pytest.mark.parametrize(
+    ("segment", "message"),
+    [
+        (
+            {"where": "prescription_net_amount > 0"},
+            r"exports\.segments\.vip: .*prescription purchases never drive a segment",
+        ),
+        ({}, r"exports\.segments\.vip: .*give at least one of rfm_segment"),
+        ({"value_tier": ["platinum"]}, r"exports\.segments\.vip\.value_tier\.0"),
+    ],
+)
+def test_an_export_segment_that_cannot_be_used_is_refused_naming_it(segment, message):
+    with pytest.raises(ConfigError, match=message):
+        settings_from_dict({"exports": {"tools": ["mailchimp"], "segments": {"vip": segment}}})
+
+
+def test_a_segment_name_must_be_able_to_name_a_folder():
+    with pytest.raises(ConfigError, match=r"segment name 'a/b'"):
+        settings_from_dict({"exports": {"segments": {"a/b": {"value_tier": ["gold"]}}}})
