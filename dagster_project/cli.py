@@ -29,6 +29,7 @@ landing_dir: data/landing
 warehouse: {{path: data/warehouse.duckdb}}
 exports_dir: data/exports
 reports_dir: data/reports
+publish_dir: data/publish
 clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
 privacy: {{demo: true}}        # synthetic people: the documented demo key is allowed
 exports:
@@ -359,6 +360,7 @@ def demo(config: str, customers: int, seed: int) -> None:
     click.echo(f"Landing files: {settings.landing_path}")
     click.echo(f"Exports: {settings.resolve(settings.exports_dir)}")
     click.echo(f"Reports: {settings.resolve(settings.reports_dir)}")
+    click.echo(f"For BI tools: {settings.resolve(settings.publish_dir)}")
     click.echo("Explore: loyalty ui  (Dagster on http://127.0.0.1:3000)")
 
 

@@ -235,6 +235,7 @@ class Settings(_Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
     exports_dir: Path = Path("exports")
     reports_dir: Path = Path("reports")
+    publish_dir: Path = Field(Path("publish"), description="the read-only copy BI tools read")
     sources: SourcesSettings = SourcesSettings()
     segmentation: SegmentationSettings = SegmentationSettings()
     clv: ClvSettings = ClvSettings()

@@ -13,6 +13,7 @@ from dagster_project.defs.exports.assets import (
 )
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
+from dagster_project.defs.publish.assets import PUBLISH_GROUP, publish_asset
 from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.quality.volume import volume_checks
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
@@ -36,6 +37,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         customer_clv_asset(settings, partitions),
         exports_asset(settings, partitions),
         campaign_results_asset(settings, partitions),
+        publish_asset(settings, partitions),
     ]
     asset_keys = [key for a in assets for key in a.keys]
     checks = [
@@ -45,7 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *volume_checks(asset_keys, partitions),
     ]
     ingest = dg.AssetSelection.groups(INGEST_GROUP)
-    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP)
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PUBLISH_GROUP)
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
@@ -69,7 +71,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection=analytics,
         description=(
             "Customer analytics as of one day (the partition): RFM, value, CLV, KPIs; then the "
-            "segment exports of that day."
+            "segment exports of that day, and the copy BI tools read."
         ),
     )
     return dg.Definitions(
