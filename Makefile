@@ -12,7 +12,7 @@ export DBT_VERSION_CHECK := false
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup run test lint format clean
+.PHONY: help setup browser run test lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -23,6 +23,12 @@ $(BIN)/loyalty: pyproject.toml uv.lock
 	@touch $@
 
 setup: $(BIN)/loyalty  ## create .venv from uv.lock
+
+# The browser tests drive Debian's chromium (a test tool's own browser download cannot work offline).
+browser:  ## install Debian's chromium for the report and UI browser tests (needs root)
+	@command -v chromium >/dev/null 2>&1 || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
 run: setup  ## generate the demo data and run the whole pipeline on it
 	$(BIN)/loyalty demo
