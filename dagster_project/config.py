@@ -228,6 +228,42 @@ class ScheduleSettings(_Strict):
     enabled: bool = True
 
 
+class LandingSensorSettings(_Strict):
+    """Start a day's run as soon as every expected source has delivered that day's folder."""
+
+    enabled: bool = False
+    expect: list[str] = Field(
+        default_factory=lambda: ["pos_tickets", "pos_members", "shopify_orders"],
+        description="the folder sources that must have a day folder before the day runs",
+    )
+    interval_seconds: int = Field(300, ge=30, description="how often the folders are looked at")
+
+    @field_validator("expect")
+    @classmethod
+    def _known_folder_sources(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in _DEFAULT_FOLDERS]
+        if unknown:
+            raise ValueError(
+                f"unknown source {unknown[0]!r} (one of {', '.join(sorted(_DEFAULT_FOLDERS))})"
+            )
+        if not value:
+            raise ValueError("name at least one source to wait for")
+        return value
+
+
+class FreshnessSettings(_Strict):
+    """How old the marts may get before Dagster shows them late (warn) or stale (fail)."""
+
+    warn_after_hours: float = Field(26, gt=0)
+    fail_after_hours: float = Field(36, gt=0)
+
+    @model_validator(mode="after")
+    def _warn_before_fail(self) -> FreshnessSettings:
+        if self.warn_after_hours >= self.fail_after_hours:
+            raise ValueError("warn_after_hours must be less than fail_after_hours")
+        return self
+
+
 class Settings(_Strict):
     timezone: str = "Europe/Madrid"
     start_date: date = Field(date(2015, 1, 1), description="first day of the pipeline's history")
@@ -244,6 +280,8 @@ class Settings(_Strict):
     privacy: PrivacySettings = PrivacySettings()
     exports: ExportsSettings = ExportsSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    landing_sensor: LandingSensorSettings = LandingSensorSettings()
+    freshness: FreshnessSettings = FreshnessSettings()
     # Where the file was read from; paths above are resolved against its folder.
     config_path: Path | None = Field(None, exclude=True)
 

@@ -6,6 +6,8 @@ import dagster as dg
 
 from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import customer_clv_asset
+from dagster_project.defs.automation.landing_sensor import landing_sensor
+from dagster_project.defs.automation.schedule import daily_schedule
 from dagster_project.defs.exports.assets import (
     EXPORTS_GROUP,
     campaign_results_asset,
@@ -17,7 +19,6 @@ from dagster_project.defs.publish.assets import PUBLISH_GROUP, publish_asset
 from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.quality.volume import volume_checks
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
-from dagster_project.defs.schedules import daily_schedule
 from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
 from dagster_project.lib.environment import apply_environment
 
@@ -79,6 +80,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         asset_checks=checks,
         jobs=[job, ingest_job, build_job, analytics_job],
         schedules=[daily_schedule(settings, job)],
+        sensors=[landing_sensor(settings, job)],
         resources={
             "warehouse": WarehouseResource(
                 path=str(settings.warehouse_path),

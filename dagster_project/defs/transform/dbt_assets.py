@@ -15,12 +15,25 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.config import Settings
+from dagster_project.defs.automation.freshness import marts_freshness_policy
 from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL
 from dagster_project.lib.environment import dbt_environment
 from dagster_project.lib.rfm import scheme_cells
 
+MARTS_GROUP = "marts"
+
 
 class LoyaltyDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, marts_freshness: dg.FreshnessPolicy | None = None):
+        super().__init__()
+        self._marts_freshness = marts_freshness
+
+    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if self._marts_freshness is not None and spec.group_name == MARTS_GROUP:
+            spec = dg.apply_freshness_policy(spec, self._marts_freshness)
+        return spec
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["identifier"]])
@@ -97,7 +110,7 @@ def dbt_models(settings: Settings, project: DbtProject):
     @dbt_assets(
         manifest=manifest,
         project=project,
-        dagster_dbt_translator=LoyaltyDbtTranslator(),
+        dagster_dbt_translator=LoyaltyDbtTranslator(marts_freshness_policy(settings)),
         exclude=ANALYTICS_TAG,
         pool=WAREHOUSE_POOL,
         name="dbt_models",

@@ -1,4 +1,7 @@
-"""The nightly schedule: load yesterday's files and rebuild everything downstream."""
+"""The nightly schedule: load yesterday's files and rebuild everything downstream.
+
+When the landing sensor is on it starts the days instead, and the schedule is off by default.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from dagster_project.config import Settings
 def daily_schedule(settings: Settings, job: dg.JobDefinition | object) -> dg.ScheduleDefinition:
     status = (
         dg.DefaultScheduleStatus.RUNNING
-        if settings.schedule.enabled
+        if settings.schedule.enabled and not settings.landing_sensor.enabled
         else dg.DefaultScheduleStatus.STOPPED
     )
 
