@@ -384,11 +384,20 @@ def ui(config: str | None, port: int) -> None:
         "-p",
         str(port),
     ]
+    # `dagster dev` suggests the newer `dg dev`, which expects a different project layout.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
+    process = subprocess.Popen(command, env=env)
     try:
-        # `dagster dev` suggests the newer `dg dev`, which expects a different project layout.
-        env = {**os.environ, "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
-        sys.exit(subprocess.call(command, env=env))
+        sys.exit(process.wait())
     except KeyboardInterrupt:
+        # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon in its own time,
+        # rather than killing it and leaving them behind.
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            process.wait()
+        click.echo("Dagster UI stopped.", err=True)
         sys.exit(0)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dagster_project.lib.privacy import DEFAULT_KEY_ENV
 from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
-from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+from dagster_project.lib.sources.specs import FILE_SOURCES, POS_MEMBERS, POS_TICKETS, SHOPIFY_ORDERS
 
 CONFIG_ENV = "LOYALTY_CONFIG"
 DEFAULT_CONFIG_NAME = "loyalty.yml"
@@ -80,6 +80,61 @@ class GenericSourceSettings(_Strict):
     channel: Literal["store", "online"] = "store"
 
 
+class DatabaseTableSettings(_Strict):
+    """One POS table (or a query) of the database source."""
+
+    table: str | None = Field(None, description="schema.table in the POS database")
+    query: str | None = Field(None, description="instead of table: a SELECT giving the columns")
+    updated_at_column: str = Field(
+        "updated_at", description="timestamp set on every insert and update: the watermark"
+    )
+    deleted_column: str | None = Field(
+        None, description="a flag (true) or timestamp (set) marking a deleted or voided row"
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical column → the database's, where they differ"
+    )
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> DatabaseTableSettings:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give either table or query")
+        return self
+
+
+class PosDatabaseSettings(_Strict):
+    """POS tickets and members read from a relational database instead of landing folders."""
+
+    url_env: str = Field(
+        "LOYALTY_POS_DATABASE_URL", description="environment variable holding the database URL"
+    )
+    overlap_minutes: int = Field(
+        10, ge=0, description="re-read changes this far behind the watermark (late commits)"
+    )
+    tickets: DatabaseTableSettings | None = None
+    members: DatabaseTableSettings | None = None
+
+    @model_validator(mode="after")
+    def _canonical_columns(self) -> PosDatabaseSettings:
+        if self.tickets is None and self.members is None:
+            raise ValueError("name tickets, members or both")
+        for key, table, source in (
+            ("tickets", self.tickets, POS_TICKETS),
+            ("members", self.members, POS_MEMBERS),
+        ):
+            known = [c.name for c in source.columns]
+            unknown = sorted(set(table.columns) - set(known)) if table else []
+            if unknown:
+                raise ValueError(
+                    f"{key}.columns: unknown column {unknown[0]!r} (one of {', '.join(known)})"
+                )
+        return self
+
+
+# Raw table → its key under sources.pos_database.
+DATABASE_TABLE_KEYS = {POS_TICKETS.name: "tickets", POS_MEMBERS.name: "members"}
+
+
 class SourcesSettings(_Strict):
     pos_stores: FolderSourceSettings = FolderSourceSettings()
     pos_tickets: FolderSourceSettings = FolderSourceSettings()
@@ -90,6 +145,23 @@ class SourcesSettings(_Strict):
     marketing_unsubscribes: FolderSourceSettings = FolderSourceSettings()
     privacy_erasure_requests: FolderSourceSettings = FolderSourceSettings()
     transactions: GenericSourceSettings | None = None
+    pos_database: PosDatabaseSettings | None = None
+
+    @model_validator(mode="after")
+    def _one_origin_per_table(self) -> SourcesSettings:
+        for name, key in DATABASE_TABLE_KEYS.items():
+            from_database = self.pos_database and getattr(self.pos_database, key)
+            if from_database and name in self.model_fields_set and getattr(self, name).enabled:
+                raise ValueError(
+                    f"{name} comes from pos_database.{key}: remove sources.{name} "
+                    "(or set its enabled: false)"
+                )
+        return self
+
+    def database_table(self, source_name: str) -> DatabaseTableSettings | None:
+        """The database table a raw table is read from, or None when it comes from files."""
+        key = DATABASE_TABLE_KEYS.get(source_name)
+        return getattr(self.pos_database, key) if self.pos_database and key else None
 
 
 class TierCutoffs(_Strict):
@@ -321,9 +393,9 @@ class Settings(_Strict):
         )
 
     def folder_source_dir(self, source_name: str) -> Path | None:
-        """The folder of a day-partitioned source, or None when it is disabled."""
+        """The folder of a day-partitioned source; None when disabled or read from the database."""
         settings: FolderSourceSettings = getattr(self.sources, source_name)
-        if not settings.enabled:
+        if not settings.enabled or self.sources.database_table(source_name) is not None:
             return None
         return self.landing_path / (settings.path or _DEFAULT_FOLDERS[source_name])
 

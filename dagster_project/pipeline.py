@@ -47,8 +47,11 @@ def today(settings: Settings) -> date:
 
 
 def delivered_span(settings: Settings) -> tuple[date, date] | None:
-    """First and last day with data: day folders of every source, and the generic file's dates."""
-    days: list[date] = []
+    """First and last day with data: day folders of every source, and the generic file's dates.
+
+    A POS database holds changes up to now: with one, the span runs to today.
+    """
+    days: list[date] = [today(settings)] if settings.sources.pos_database is not None else []
     for source in (*FILE_SOURCES, SHOPIFY_ORDERS):
         folder = settings.folder_source_dir(source.name)
         if folder is not None:

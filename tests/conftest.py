@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,73 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory):
     # A key of the tests' own: outside demo mode a run refuses the documented demo key.
     os.environ["LOYALTY_PSEUDONYM_KEY"] = "loyalty-tests-key"
     yield
+
+
+# --- the local PostgreSQL (127.0.0.1:5432, trust auth on our machines) -------------------------
+
+POSTGRES_HOST = os.environ.get("LOYALTY_TEST_PG_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("LOYALTY_TEST_PG_PORT", "5432"))
+POSTGRES_USER = os.environ.get("LOYALTY_TEST_PG_USER", "postgres")
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    host: str
+    port: int
+    user: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.name}"
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with closing(_connect(self.name)) as connection, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+
+def _connect(database: str):
+    import psycopg2  # installed with dagster-postgres
+
+    connection = psycopg2.connect(
+        host=POSTGRES_HOST,
+        port=POSTGRES_PORT,
+        user=POSTGRES_USER,
+        dbname=database,
+        connect_timeout=5,
+    )
+    connection.autocommit = True
+    return connection
+
+
+@contextmanager
+def fresh_database(prefix: str) -> Iterator[PostgresDatabase]:
+    """A new database on the local PostgreSQL, dropped on exit.
+
+    Without a reachable server the test is skipped with the reason, except in CI, where the
+    server is part of the machine and its absence is a failure.
+    """
+    import psycopg2
+
+    try:
+        admin = _connect("postgres")
+    except psycopg2.OperationalError as error:
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is not reachable: {detail}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with closing(admin), admin.cursor() as cursor:
+        cursor.execute(f'create database "{name}"')
+        try:
+            yield PostgresDatabase(POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, name)
+        finally:
+            cursor.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Callable[[str], AbstractContextManager[PostgresDatabase]]:
+    """`with postgres_database("prefix") as db:` — a database of the test's own."""
+    return fresh_database

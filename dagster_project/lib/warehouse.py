@@ -125,6 +125,15 @@ CAMPAIGN_RESULT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("incremental_buyers", "DOUBLE"),
     ("incremental_revenue", "DOUBLE"),
 )
+# How far each database-fed raw table has read: the latest `updated_at` it loaded (one row per
+# raw table; `source_file` names the database table the watermark belongs to).
+SOURCE_WATERMARK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("high_watermark", "TIMESTAMP"),
+    ("is_utc", "BOOLEAN"),
+    ("updated_at", "TIMESTAMP"),
+)
 PYTHON_ANALYTICS_TABLES = {
     "customer_clv": CUSTOMER_CLV_COLUMNS,
     "clv_model_runs": CLV_MODEL_RUN_COLUMNS,
@@ -168,6 +177,10 @@ def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
     con.execute(f"create table if not exists ops.ingest_log ({_column_list(INGEST_LOG_COLUMNS)})")
     con.execute(f"create table if not exists ops.export_log ({_column_list(EXPORT_LOG_COLUMNS)})")
+    con.execute(
+        "create table if not exists ops.source_watermarks "
+        f"({_column_list(SOURCE_WATERMARK_COLUMNS)})"
+    )
     for name, columns in PYTHON_ANALYTICS_TABLES.items():
         con.execute(f"create table if not exists analytics.{name} ({_column_list(columns)})")
     con.execute(

@@ -97,3 +97,30 @@ def test_an_export_segment_that_cannot_be_used_is_refused_naming_it(segment, mes
 def test_a_segment_name_must_be_able_to_name_a_folder():
     with pytest.raises(ConfigError, match=r"segment name 'a/b'"):
         settings_from_dict({"exports": {"segments": {"a/b": {"value_tier": ["gold"]}}}})
+
+
+@pytest.mark.parametrize(
+    ("database", "message"),
+    [
+        ({}, r"sources\.pos_database: name tickets, members or both"),
+        ({"tickets": {}}, r"sources\.pos_database\.tickets: give either table or query"),
+        (
+            {"tickets": {"table": "t", "columns": {"amount": "total"}}},
+            r"sources\.pos_database: tickets\.columns: unknown column 'amount'",
+        ),
+        ({"url": "postgresql://pos:secret@db/pos"}, r"sources\.pos_database\.url: unknown key"),
+    ],
+)
+def test_a_pos_database_source_that_cannot_be_read_is_refused_naming_the_key(database, message):
+    with pytest.raises(ConfigError, match=message):
+        settings_from_dict({"sources": {"pos_database": database}})
+
+
+def test_a_table_read_from_the_pos_database_has_no_landing_folder(tmp_path: Path):
+    database = {"members": {"table": "pos.members", "columns": {"card_id": "card_number"}}}
+    settings = settings_from_dict({"sources": {"pos_database": database}}, tmp_path / "loyalty.yml")
+    assert settings.sources.database_table("pos_members").columns == {"card_id": "card_number"}
+    assert settings.folder_source_dir("pos_members") is None
+    assert settings.folder_source_dir("pos_tickets") == tmp_path / "landing" / "pos" / "tickets"
+    with pytest.raises(ConfigError, match=r"pos_members comes from pos_database\.members"):
+        settings_from_dict({"sources": {"pos_database": database, "pos_members": {"path": "m"}}})

@@ -6,15 +6,17 @@ message naming the file, and the loader's transaction leaves nothing of those da
 """
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 
-from dagster_project.config import Settings
+from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.defs.partitions import SINGLE_RUN, partition_days
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
+from dagster_project.lib.sources.database import DatabaseSourceError, DatabaseTable
+from dagster_project.lib.sources.database_load import load_database_source
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.generic import GenericFileSpec, load_generic_transactions
 from dagster_project.lib.sources.load import IngestContext, LoadResult, load_csv_source
@@ -42,6 +44,7 @@ def ingest_context(settings: Settings) -> IngestContext:
         pseudonym_key=key,
         default_region=settings.contacts.default_region,
         history_start=settings.start_date,
+        timezone=settings.timezone,
     )
 
 
@@ -54,6 +57,7 @@ def _metadata(result: LoadResult, start: date, end: date) -> dict[str, object]:
         "rows_quarantined": result.rows_quarantined,
         "quarantined_by_reason": dg.MetadataValue.json(result.quarantined_by_reason),
         "dagster/row_count": result.rows_loaded,
+        **result.details,
     }
 
 
@@ -83,6 +87,8 @@ def _run_loader(
             metadata={"file": error.file_name, "problem": error.problem},
             allow_retries=False,
         ) from None
+    except DatabaseSourceError as error:
+        raise dg.Failure(description=f"{source_name}: {error}", allow_retries=False) from None
     context.log.info(
         f"{source_name} {start}..{end}: {result.files} files, {result.rows_read} rows read, "
         f"{result.rows_loaded} loaded, {result.rows_quarantined} quarantined"
@@ -132,6 +138,34 @@ def _folder_source_asset(
             return load_csv_source(con, source, source_dir, start, end, ctx)
 
     description = f"{source.description} Loaded from `{source.landing_path}/date=*/`."
+    return _ingest_asset(source, description, settings, partitions, loader)
+
+
+def _database_source_asset(
+    source: Source, settings: Settings, partitions: dg.PartitionsDefinition
+) -> dg.AssetsDefinition:
+    database = settings.sources.pos_database
+    configured = settings.sources.database_table(source.name)
+    assert database is not None and configured is not None
+    table = DatabaseTable(
+        source=source,
+        config_key=f"sources.pos_database.{DATABASE_TABLE_KEYS[source.name]}",
+        table=configured.table,
+        query=configured.query,
+        updated_at_column=configured.updated_at_column,
+        deleted_column=configured.deleted_column,
+        columns=dict(configured.columns),
+    )
+    overlap = timedelta(minutes=database.overlap_minutes)
+
+    # The run's last day bounds the changes read; the days before it were read by earlier runs.
+    def loader(con, start, end, ctx):
+        return load_database_source(con, table, database.url_env, end, ctx, overlap)
+
+    description = (
+        f"{source.description} Read from the POS database (`{table.label}`): the rows changed "
+        "since the last run, up to the end of the run's last day."
+    )
     return _ingest_asset(source, description, settings, partitions, loader)
 
 
@@ -195,8 +229,14 @@ def _generic_transactions_asset(
 def ingest_assets(
     settings: Settings, partitions: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    """Every folder source (an absent folder loads nothing), and the generic file if configured."""
-    assets = [_folder_source_asset(source, settings, partitions) for source in FILE_SOURCES]
+    """Every folder source (an absent folder loads nothing) or its database table, and the generic
+    file if configured."""
+    assets = [
+        _database_source_asset(source, settings, partitions)
+        if settings.sources.database_table(source.name) is not None
+        else _folder_source_asset(source, settings, partitions)
+        for source in FILE_SOURCES
+    ]
     assets.append(_shopify_orders_asset(settings, partitions))
     if settings.sources.transactions is not None:
         assets.append(_generic_transactions_asset(settings, partitions))

@@ -38,6 +38,8 @@ class IngestContext:
     pseudonym_key: str
     default_region: str = "ES"
     history_start: date = date(2015, 1, 1)
+    # The retailer's time zone: the day of a database row's change is its local day.
+    timezone: str = "Europe/Madrid"
 
 
 @dataclass
@@ -50,6 +52,8 @@ class LoadResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    # What a source adds for its metadata (the database source: days touched, watermark).
+    details: dict[str, object] = field(default_factory=dict)
 
 
 def relative_name(path: Path, landing_dir: Path) -> str:
@@ -291,6 +295,13 @@ def summarize(
     return LoadResult(log_source, files, read, loaded, quarantined, reasons)
 
 
+def event_window(source: Source, ctx: IngestContext) -> DateWindow | None:
+    """Plausible dates of the source's event column: the history window up to the delivery day."""
+    if source.event_column is None:
+        return None
+    return DateWindow(source.event_column, ctx.history_start.isoformat())
+
+
 def load_csv_source(
     con: duckdb.DuckDBPyConnection,
     source: Source,
@@ -302,12 +313,7 @@ def load_csv_source(
     """Load the day folders [start, end] of a CSV source, replacing what they loaded before."""
     days = [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
     collect_csv_days(con, source, source_dir, days, ctx)
-    window = (
-        DateWindow(source.event_column, ctx.history_start.isoformat())
-        if source.event_column
-        else None
-    )
-    create_checked_table(con, source, TEXT_TABLE, CHECKED_TABLE, window=window)
+    create_checked_table(con, source, TEXT_TABLE, CHECKED_TABLE, window=event_window(source, ctx))
     raw, quarantine = f"raw.{source.name}", f"quarantine.{source.name}"
     with transaction(con):
         delete_days(con, source.name, (raw, quarantine), start, end)
