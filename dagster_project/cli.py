@@ -359,7 +359,8 @@ def demo(config: str, customers: int, seed: int) -> None:
     _run(settings, DEMO_START, DEMO_END)
     click.echo(f"Landing files: {settings.landing_path}")
     click.echo(f"Exports: {settings.resolve(settings.exports_dir)}")
-    click.echo(f"Reports: {settings.resolve(settings.reports_dir)}")
+    reports = settings.resolve(settings.reports_dir)
+    click.echo(f"Reports: {reports} (open {reports / 'customer_report_latest.html'})")
     click.echo(f"For BI tools: {settings.resolve(settings.publish_dir)}")
     click.echo("Explore: loyalty ui  (Dagster on http://127.0.0.1:3000)")
 

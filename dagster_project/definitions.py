@@ -18,6 +18,7 @@ from dagster_project.defs.partitions import daily_partitions
 from dagster_project.defs.publish.assets import PUBLISH_GROUP, publish_asset
 from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.quality.volume import volume_checks
+from dagster_project.defs.report.assets import customer_report_asset
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
 from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
 from dagster_project.lib.environment import apply_environment
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         exports_asset(settings, partitions),
         campaign_results_asset(settings, partitions),
         publish_asset(settings, partitions),
+        customer_report_asset(settings, partitions),
     ]
     asset_keys = [key for a in assets for key in a.keys]
     checks = [
@@ -72,7 +74,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         selection=analytics,
         description=(
             "Customer analytics as of one day (the partition): RFM, value, CLV, KPIs; then the "
-            "segment exports of that day, and the copy BI tools read."
+            "segment exports of that day, the copy BI tools read and the customer report."
         ),
     )
     return dg.Definitions(

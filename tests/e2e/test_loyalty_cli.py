@@ -10,6 +10,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from warehouse_snapshot import all_tables, is_as_of_output
 
 from dagster_project.definitions import ANALYTICS_JOB, INGEST_JOB
 from dagster_project.lib.quality import load_suite, suites
@@ -92,33 +94,6 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Project:
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return generated_project(tmp_path_factory.mktemp("dirty"), "--dirty-rate", "0.05")
-
-
-RUN_TIME_COLUMNS = {
-    "ops.ingest_log": " exclude (loaded_at)",
-    "analytics.clv_model_runs": " exclude (seconds)",
-    "ops.export_log": " exclude (exported_at)",
-}
-
-
-def is_as_of_output(table: str) -> bool:
-    """Analytics outputs keep one set of rows per as_of_date; a day's run adds its own."""
-    return table.startswith("analytics.") or table == "pii.customer_contactability"
-
-
-def all_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    """Every table's rows in a stable order, without the columns that record when or how long."""
-    names = con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('raw', 'quarantine', 'ops', 'staging', 'intermediate', 'marts', "
-        "'analytics', 'pii') "
-        "order by 1"
-    ).fetchall()
-    snapshot = {}
-    for (name,) in names:
-        exclude = RUN_TIME_COLUMNS.get(name, "")
-        snapshot[name] = con.execute(f"select *{exclude} from {name} order by all").fetchall()
-    return snapshot
 
 
 # --- independent computations on the landing files -------------------------------------------
@@ -287,6 +262,127 @@ def test_run_fills_every_analytics_table_and_runs_every_suite(clean: Project):
             if not o["success"] and o["severity"] == "error"
         ]
         assert failed_errors == [], table
+
+
+# --- the customer report of the run --------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+REPORT_SECTIONS = [
+    "Headline KPIs and their trend",
+    "Segments and tiers",
+    "Revenue concentration (Pareto)",
+    "Cohort retention",
+    "Lifecycle",
+    "Customer lifetime value",
+    "Data quality",
+    "Exports",
+]
+# What a 120-day history with no exports configured and one as-of day computed has to show.
+REPORT_CHARTS = {
+    "monthly_trend",
+    "segments",
+    "tiers",
+    "pareto",
+    "cohorts",
+    "lifecycle_stages",
+    "clv_by_tier",
+    "clv_tracking",
+}
+
+
+def report_materialization(day: str) -> dg.AssetMaterialization:
+    with dg.DagsterInstance.get() as instance:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(["report", "customer_report"]), asset_partitions=[day]
+            ),
+            limit=1,
+        ).records
+    assert records, f"no customer report materialised for {day}"
+    return records[0].asset_materialization
+
+
+def test_the_run_writes_the_customer_report_and_attaches_it_to_the_run(clean: Project):
+    reports = clean.folder / "reports"
+    page = reports / f"customer_report_{END}.html"
+    html = page.read_text(encoding="utf-8")
+    assert (reports / "customer_report_latest.html").read_text(encoding="utf-8") == html
+    assert f"As of {END}" in html
+    assert "http://" not in html and "https://" not in html
+    with clean.connect() as con:
+        (customers,) = con.execute(
+            "select customers from analytics.kpi_daily where as_of_date = ?", [END]
+        ).fetchone()
+        keys = {
+            k for (k,) in con.execute("select customer_key from marts.dim_customers").fetchall()
+        }
+    card = re.search(r'data-kpi="customers">.*?<span class="value">([^<]*)</span>', html)
+    assert card.group(1) == f"{customers:,}"
+    assert not any(key in html for key in keys)
+    # One as-of day computed, no exports configured: those sections say so.
+    assert "No earlier snapshot to compare" in html
+    assert "No segment files were exported" in html
+    # The run's materialisation of report/customer_report carries the page, KPIs and charts.
+    metadata = report_materialization(END).metadata
+    assert metadata["report"].value == str(page)
+    assert metadata["customers"].value == customers
+    charts = {k[len("chart_") :]: v.value for k, v in metadata.items() if k.startswith("chart_")}
+    assert set(charts) == set(re.findall(r'data-chart="([^"]+)"', html))
+    assert set(charts) >= REPORT_CHARTS
+    assert all("](data:image/png;base64," in markdown for markdown in charts.values())
+
+
+def test_the_customer_report_renders_in_a_real_browser(clean: Project):
+    if not CHROMIUM.exists():
+        message = "Debian's chromium is not installed at /usr/bin/chromium (make browser)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    page_file = clean.folder / "reports" / f"customer_report_{END}.html"
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on(
+                "console",
+                lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None,
+            )
+            # Self-contained: nothing is fetched beyond the file itself.
+            page.on(
+                "request",
+                lambda r: (
+                    problems.append(f"request: {r.url}")
+                    if not r.url.startswith(("file:", "data:"))
+                    else None
+                ),
+            )
+            page.goto(page_file.as_uri(), wait_until="load")
+            headings = page.locator("h2").all_inner_texts()
+            charts = page.evaluate(
+                """() => [...document.querySelectorAll('[data-chart]')].map(e => {
+                    const box = e.getBoundingClientRect();
+                    const drawn = e.tagName === 'IMG'
+                        ? e.complete && e.naturalWidth > 0
+                        : e.querySelectorAll('path, rect, text').length > 10;
+                    return {id: e.dataset.chart, width: box.width, height: box.height, drawn};
+                })"""
+            )
+            page.screenshot(path=str(ARTIFACTS / f"customer_report_{END}.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+    assert headings == REPORT_SECTIONS
+    assert {c["id"] for c in charts} >= REPORT_CHARTS
+    for chart in charts:
+        assert chart["width"] > 100 and chart["height"] > 50 and chart["drawn"], chart
 
 
 def test_net_revenue_reconciles_to_the_landing_files_to_the_cent(clean: Project):

@@ -471,7 +471,9 @@ class QuarantineReason:
 QUARANTINE_REASONS: tuple[QuarantineReason, ...] = (
     QuarantineReason("missing_required", "a required value is empty"),
     QuarantineReason("bad_type", "a value does not parse as its column's type"),
-    QuarantineReason("negative_amount", "a price or amount that must not be negative is"),
+    QuarantineReason(
+        "negative_amount", "a price or amount that must not be negative is below zero"
+    ),
     QuarantineReason("zero_quantity", "a line with quantity 0"),
     QuarantineReason(
         "amount_mismatch", "line_amount differs from quantity x unit_price - discount"

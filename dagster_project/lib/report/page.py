@@ -1,0 +1,565 @@
+"""The report's HTML: one self-contained page (styles inline, charts inline SVG or data-URI
+images, no script, nothing fetched), rendered with the standard library so the page needs no
+template engine. Every value from the warehouse or the configuration is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from dagster_project.lib.report.data import NO_VALUE, ReportData
+
+PAGE_TITLE = "Customer report"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the report: `svg` to inline, or a PNG (`png`, e.g. the CLV holdout plots) to
+    show as an image. `png` is also what Dagster's metadata shows."""
+
+    chart_id: str
+    title: str
+    png: bytes
+    svg: str | None = None
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value: Any) -> str:
+    return "–" if _is_missing(value) else f"{int(value):,}"
+
+
+def percent(value: Any, decimals: int = 1) -> str:
+    return "–" if _is_missing(value) else f"{float(value) * 100:.{decimals}f} %"
+
+
+def amount(value: Any) -> str:
+    return "–" if _is_missing(value) else f"{float(value):,.2f}"
+
+
+def number(value: Any, decimals: int = 2) -> str:
+    return "–" if _is_missing(value) else f"{float(value):,.{decimals}f}"
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    name: str
+    label: str
+    kind: str  # count | share | amount
+    higher_is_better: bool = True
+
+
+KPI_SPECS = (
+    KpiSpec("customers", "Customers", "count"),
+    KpiSpec("active_customers_90d", "Active customers (90 days)", "count"),
+    KpiSpec("new_customers_30d", "New customers (30 days)", "count"),
+    KpiSpec("repeat_purchase_rate", "Repeat purchase rate", "share"),
+    KpiSpec("churn_rate_30d", "Churn rate (30 days)", "share", higher_is_better=False),
+    KpiSpec("average_order_value_30d_amount", "Average order value (30 days)", "amount"),
+    KpiSpec("net_revenue_30d_amount", "Net revenue (30 days)", "amount"),
+    KpiSpec("top_revenue_share", "Revenue from the top customers", "share"),
+    KpiSpec("average_predicted_clv_amount", "Average predicted CLV", "amount"),
+)
+
+
+def kpi_value(spec: KpiSpec, value: Any) -> str:
+    if spec.kind == "count":
+        return count(value)
+    if spec.kind == "share":
+        return percent(value)
+    return amount(value)
+
+
+def kpi_change(spec: KpiSpec, value: Any, previous: Any) -> tuple[str, str]:
+    """The change since the previous as-of day, and its tone: `up`/`down` (good/bad), `flat`."""
+    if _is_missing(value) or _is_missing(previous):
+        return "", "flat"
+    difference = float(value) - float(previous)
+    if spec.kind == "share":
+        text = f"{difference * 100:+.1f} pts"
+    elif float(previous) != 0:
+        text = f"{difference / abs(float(previous)) * 100:+.1f} %"
+    else:
+        text = f"{difference:+,.0f}"
+    if abs(difference) < 1e-12:
+        return "no change", "flat"
+    better = (difference > 0) == spec.higher_is_better
+    return text, "up" if better else "down"
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+NUMERIC = ' class="num"'
+
+
+def _table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[bool] | None = None
+) -> str:
+    numeric = numeric or [False] * len(headers)
+    head = "".join(
+        f"<th{NUMERIC if n else ''}>{escape(h)}</th>" for h, n in zip(headers, numeric, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td{NUMERIC if n else ''}>{escape(str(c))}</td>"
+            for c, n in zip(row, numeric, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _figure(chart: Chart, caption: str = "") -> str:
+    if chart.svg is not None:
+        body = chart.svg
+    else:
+        encoded = base64.b64encode(chart.png).decode("ascii")
+        body = (
+            f'<img class="chart" data-chart="{escape(chart.chart_id)}" '
+            f'alt="{escape(chart.title)}" src="data:image/png;base64,{encoded}">'
+        )
+    caption_html = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    return (
+        f'<figure id="chart-{escape(chart.chart_id)}"><h3>{escape(chart.title)}</h3>'
+        f"{body}{caption_html}</figure>"
+    )
+
+
+def _inline(text: str) -> str:
+    """Escaped text, `quoted` names (commands, keys, tables) set as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def _empty(sentence: str) -> str:
+    return f'<p class="empty">{_inline(sentence)}</p>'
+
+
+def _section(section_id: str, title: str, lead: str, body: str) -> str:
+    lead_html = f'<p class="lead">{_inline(lead)}</p>' if lead else ""
+    return f'<section id="{section_id}"><h2>{escape(title)}</h2>{lead_html}{body}</section>'
+
+
+# --- the sections --------------------------------------------------------------------------------
+
+
+def _kpi_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    parts = []
+    if data.kpis is None:
+        parts.append(
+            _empty(
+                f"No KPIs as of {data.as_of}: the analytics have not been computed for this day."
+            )
+        )
+    else:
+        cards = []
+        top_share = (data.concentration or {}).get("top_customer_share")
+        for spec in KPI_SPECS:
+            value = data.kpis.values.get(spec.name)
+            previous = (data.kpis.previous or {}).get(spec.name)
+            change, tone = kpi_change(spec, value, previous)
+            label = spec.label
+            if spec.name == "top_revenue_share" and top_share is not None:
+                label = f"Revenue from the top {float(top_share):.0%} of customers"
+            change_html = f'<span class="change {tone}">{escape(change)}</span>' if change else ""
+            cards.append(
+                f'<div class="kpi" data-kpi="{spec.name}"><span class="label">{escape(label)}'
+                f'</span><span class="value">{escape(kpi_value(spec, value))}</span>'
+                f"{change_html}</div>"
+            )
+        parts.append(f'<div class="kpis">{"".join(cards)}</div>')
+        if data.kpis.previous_as_of:
+            parts.append(
+                f'<p class="note">Changes are against the analytics as of '
+                f"{escape(str(data.kpis.previous_as_of))}, the previous day computed.</p>"
+            )
+        else:
+            parts.append(
+                '<p class="note">No earlier day has been computed to compare with '
+                "(<code>loyalty history</code> computes past days).</p>"
+            )
+    if "monthly_trend" in charts:
+        parts.append(
+            _figure(
+                charts["monthly_trend"],
+                "Per calendar month, from the cohort table as of this day: customers with a "
+                "purchase, first-time customers, and their purchases' net value.",
+            )
+        )
+    else:
+        parts.append(_empty("No purchases yet, so no monthly trend."))
+    if "kpi_history" in charts:
+        parts.append(
+            _figure(charts["kpi_history"], "Each point is a day the analytics were computed for.")
+        )
+    else:
+        parts.append(
+            _empty(
+                "The KPIs' history appears once the analytics have been computed for more than "
+                "one day (each daily run adds a day; `loyalty history` computes past ones)."
+            )
+        )
+    return _section("kpis", "Headline KPIs and their trend", "", "".join(parts))
+
+
+def _groups_table(frame: pd.DataFrame, name: str) -> str:
+    return _table(
+        [name, "customers", "share of customers", "revenue", "share of revenue"],
+        (
+            (
+                r.group_name,
+                count(r.customers),
+                percent(r.customer_share),
+                amount(r.revenue_amount),
+                percent(r.revenue_share),
+            )
+            for r in frame.itertuples()
+        ),
+        [False, True, True, True, True],
+    )
+
+
+def _segments_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    if data.segments.empty:
+        body = _empty(f"No customer with a purchase by {data.as_of}: no segments or tiers yet.")
+    else:
+        body = "".join(
+            f'<div class="pair"><div>{_figure(charts[chart_id])}</div>'
+            f"<div>{_groups_table(frame, name)}</div></div>"
+            for chart_id, frame, name in (
+                ("segments", data.segments, "RFM segment"),
+                ("tiers", data.tiers, "value tier"),
+            )
+        )
+    return _section(
+        "segments",
+        "Segments and tiers",
+        "How many customers each RFM segment and value tier holds, and how much of the "
+        "revenue they bring (purchases by the day, prescription lines left out).",
+        body,
+    )
+
+
+def _pareto_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    if "pareto" not in charts:
+        body = _empty("No revenue from customers yet, so no Pareto curve.")
+    else:
+        c = data.concentration or {}
+        summary = ""
+        if c.get("top_revenue_share") is not None:
+            summary = (
+                f'<p class="callout">The top {count(c["top_customers"])} of '
+                f"{count(c['customers'])} customers ({percent(c['top_customer_share'], 0)}) bring "
+                f"{percent(c['top_revenue_share'])} of the revenue "
+                f"({amount(c['top_revenue_amount'])} of {amount(c['revenue_amount'])}).</p>"
+            )
+        body = summary + _figure(charts["pareto"])
+    return _section(
+        "pareto",
+        "Revenue concentration (Pareto)",
+        "Customers ordered by what they spent, largest first: the curve shows the share of "
+        "revenue the first x % of them bring.",
+        body,
+    )
+
+
+def _cohort_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    if "cohorts" not in charts:
+        body = _empty("No purchases yet, so no cohorts.")
+    else:
+        body = _figure(
+            charts["cohorts"],
+            "Rows: cohorts (month of the first purchase, and its customers). Cells: the share "
+            "of the cohort with a purchase n months later; * marks the month in progress.",
+        )
+    return _section(
+        "cohorts",
+        "Cohort retention",
+        "A cohort is the customers whose first purchase fell in a month.",
+        body,
+    )
+
+
+def _lifecycle_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    parts = []
+    if "lifecycle_flow" in charts and data.flow is not None:
+        flows = data.flow.flows
+        moved = int(flows.loc[flows["from_stage"] != flows["to_stage"], "customers"].sum())
+        total = int(flows["customers"].sum())
+        parts.append(
+            f'<p class="callout">{count(moved)} of {count(total)} customers changed stage '
+            f"between {escape(str(data.flow.previous_as_of))} and {escape(str(data.as_of))}.</p>"
+        )
+        parts.append(_figure(charts["lifecycle_flow"]))
+    else:
+        parts.append(
+            _empty(
+                f"No earlier snapshot to compare {data.as_of} with: the flow between stages "
+                "appears once the analytics have also been computed for an earlier day "
+                "(the next daily run, or `loyalty history`)."
+            )
+        )
+    if "lifecycle_stages" in charts:
+        parts.append(_figure(charts["lifecycle_stages"]))
+    return _section(
+        "lifecycle",
+        "Lifecycle",
+        "Where customers stand in their life with the shop: prospect, new, active, "
+        "reactivated, at risk, lapsed, lost.",
+        "".join(parts),
+    )
+
+
+def _holdout_forecast(model: dict[str, Any]) -> str:
+    if model.get("holdout_method") == "model":
+        return f"{model['model']} fitted on the calibration period"
+    status = str(model.get("holdout_status") or "not fitted").replace("_", " ")
+    return f"the heuristic ({model['model']} on the calibration period: {status})"
+
+
+def _clv_model_text(model: dict[str, Any]) -> str:
+    if model["method"] == "model":
+        how = f"{model['model']}, fitted"
+    else:
+        how = f"{model['model']} not used ({model['status'].replace('_', ' ')}): heuristic scores"
+    message = str(model.get("message") or "").splitlines()[0][:160] if model.get("message") else ""
+    rows = [("purchase model", how), ("customers scored", count(model.get("customers")))]
+    if message:
+        rows.append(("fit", message))
+    if model.get("holdout_customers"):
+        rows += [
+            (
+                "holdout",
+                f"{model['holdout_days']} days after {model['calibration_end_date']:%Y-%m-%d}, "
+                f"{count(model['holdout_customers'])} customers",
+            ),
+            ("holdout forecast by", _holdout_forecast(model)),
+            ("holdout MAE (purchases per customer)", number(model.get("holdout_mae"), 3)),
+            ("holdout RMSE", number(model.get("holdout_rmse"), 3)),
+            (
+                "total error of the holdout purchases",
+                number(model.get("holdout_total_pct_error"), 1) + " %",
+            ),
+        ]
+    return _table(["", ""], rows, [False, True])
+
+
+def _clv_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    parts = []
+    if "clv_by_tier" in charts:
+        parts.append(_figure(charts["clv_by_tier"]))
+        parts.append(
+            _table(
+                ["value tier", "customers", "mean", "25 %", "median", "75 %", "90 %", "total"],
+                (
+                    (
+                        r.value_tier,
+                        count(r.customers),
+                        amount(r.mean),
+                        amount(r.p25),
+                        amount(r.median),
+                        amount(r.p75),
+                        amount(r.p90),
+                        amount(r.total),
+                    )
+                    for r in data.clv_summary.itertuples()
+                ),
+                [False, *[True] * 7],
+            )
+        )
+    else:
+        parts.append(_empty(f"No predicted CLV as of {data.as_of}."))
+    if data.clv_model:
+        parts.append(_clv_model_text(data.clv_model))
+    plots = [c for c in ("clv_tracking", "clv_calibration_vs_holdout") if c in charts]
+    for chart_id in plots:
+        parts.append(_figure(charts[chart_id]))
+    if not plots:
+        model = data.clv_model or {}
+        if not model:
+            reason = "the CLV was not computed for this day."
+        elif not model.get("holdout_days"):
+            reason = "the holdout check is off (`clv.holdout_days` is 0)."
+        elif not model.get("holdout_customers"):
+            reason = (
+                f"no customer's first purchase falls before the holdout window (the "
+                f"{model['holdout_days']} days up to {data.as_of}, `clv.holdout_days`): the "
+                "history is still too short to judge the model on."
+            )
+        else:
+            reason = "the CLV step's plot files are not in the reports folder."
+        parts.append(_empty(f"No holdout tracking plot: {reason}"))
+    return _section(
+        "clv",
+        "Customer lifetime value",
+        "Predicted CLV per value tier, and how the purchase model did on the holdout period "
+        "(actual against expected repeat purchases of the customers it was fitted on).",
+        "".join(parts),
+    )
+
+
+def _quality_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    parts = []
+    if data.ingest.empty:
+        parts.append(_empty(f"Nothing was loaded by {data.as_of}."))
+    else:
+        read = int(data.ingest["rows_read"].sum())
+        quarantined = int(data.ingest["rows_quarantined"].sum())
+        parts.append(
+            f'<p class="callout">{count(read)} rows read from {count(data.ingest["files"].sum())} '
+            f"files up to {escape(str(data.as_of))}: {count(read - quarantined)} loaded, "
+            f"{count(quarantined)} quarantined ({percent(quarantined / read if read else 0, 2)}).</p>"
+        )
+        if "quarantine" in charts:
+            parts.append(_figure(charts["quarantine"]))
+            parts.append(
+                _table(
+                    ["source", "reason", "rows", "what it means"],
+                    (
+                        (r.source, r.reason_code, count(r.rows), r.description)
+                        for r in data.quarantine.itertuples()
+                    ),
+                    [False, False, True, False],
+                )
+            )
+        else:
+            parts.append(_empty("No row was quarantined: every row read was loaded."))
+        parts.append(
+            _table(
+                ["source", "days", "files", "rows read", "loaded", "quarantined"],
+                (
+                    (
+                        r.source,
+                        count(r.days),
+                        count(r.files),
+                        count(r.rows_read),
+                        count(r.rows_loaded),
+                        count(r.rows_quarantined),
+                    )
+                    for r in data.ingest.itertuples()
+                ),
+                [False, True, True, True, True, True],
+            )
+        )
+    return _section(
+        "quality",
+        "Data quality",
+        "Rows set aside at ingest, by source and reason (`loyalty quarantine` lists them by "
+        "day; `quarantine.<source>` holds the rows).",
+        "".join(parts),
+    )
+
+
+def _exports_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    if data.exports.empty:
+        body = _empty(
+            f"No segment files were exported as of {data.as_of} (no email tools or segments "
+            "are configured under `exports` in loyalty.yml)."
+        )
+    else:
+        body = _figure(charts["exports"]) + _table(
+            ["segment", "tool", "files", "people in the upsert file", "suppressed"],
+            (
+                (r.segment, r.tool, count(r.files), count(r.upsert_rows), count(r.suppression_rows))
+                for r in data.exports.itertuples()
+            ),
+            [False, False, True, True, True],
+        )
+    return _section(
+        "exports",
+        "Exports",
+        "Segment files written for the email tools on this day: who was sent, who was held "
+        "out as the control group, and who is to be suppressed.",
+        body,
+    )
+
+
+SECTIONS: tuple[tuple[str, str, Callable[[ReportData, dict[str, Chart]], str]], ...] = (
+    ("kpis", "KPIs", _kpi_section),
+    ("segments", "Segments", _segments_section),
+    ("pareto", "Pareto", _pareto_section),
+    ("cohorts", "Cohorts", _cohort_section),
+    ("lifecycle", "Lifecycle", _lifecycle_section),
+    ("clv", "CLV", _clv_section),
+    ("quality", "Data quality", _quality_section),
+    ("exports", "Exports", _exports_section),
+)
+
+STYLE = """
+:root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --bg: #f8fafc; --card: #fff;
+  --accent: #2563eb; --good: #15803d; --bad: #b91c1c; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans",
+  sans-serif; color: var(--ink); background: var(--bg); }
+header { background: #0f172a; color: #fff; padding: 28px 40px 20px; }
+header h1 { margin: 0 0 4px; font-size: 26px; font-weight: 650; }
+header p { margin: 0; color: #cbd5e1; }
+nav { position: sticky; top: 0; z-index: 1; background: #fff; border-bottom: 1px solid var(--line);
+  padding: 8px 40px; display: flex; flex-wrap: wrap; gap: 18px; font-size: 14px; }
+nav a { color: var(--accent); text-decoration: none; }
+main { max-width: 1180px; margin: 0 auto; padding: 8px 24px 48px; }
+section { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
+  padding: 20px 24px; margin: 22px 0; }
+h2 { margin: 0 0 6px; font-size: 20px; }
+h3 { margin: 14px 0 6px; font-size: 15px; font-weight: 600; color: var(--muted); }
+.lead { margin: 0 0 12px; color: var(--muted); }
+.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 12px;
+  margin: 8px 0; }
+.kpi { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; display: flex;
+  flex-direction: column; gap: 2px; }
+.kpi .label { font-size: 13px; color: var(--muted); }
+.kpi .value { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; }
+.kpi .change { font-size: 13px; }
+.change.up { color: var(--good); } .change.down { color: var(--bad); }
+.change.flat { color: var(--muted); }
+.note, figcaption { font-size: 13px; color: var(--muted); }
+.callout { font-size: 16px; margin: 4px 0 8px; }
+.empty { padding: 14px 16px; border: 1px dashed #cbd5e1; border-radius: 8px; color: var(--muted);
+  background: #f8fafc; }
+figure { margin: 8px 0 16px; }
+.chart { display: block; max-width: 100%; height: auto; }
+.pair { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 24px;
+  align-items: start; }
+@media (max-width: 900px) { .pair { grid-template-columns: 1fr; } }
+table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px;
+  font-variant-numeric: tabular-nums; }
+th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; }
+th { color: var(--muted); font-weight: 600; }
+.num { text-align: right; }
+code { font-size: 13px; background: #f1f5f9; padding: 1px 4px; border-radius: 4px; }
+footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 32px; color: var(--muted);
+  font-size: 13px; }
+@media print { nav { display: none; } section { break-inside: avoid; } }
+"""
+
+
+def render_page(data: ReportData, charts: dict[str, Chart]) -> str:
+    """The report of `data.as_of` as one HTML document (text)."""
+    nav = "".join(f'<a href="#{sid}">{escape(label)}</a>' for sid, label, _ in SECTIONS)
+    body = "".join(render(data, charts) for _, _, render in SECTIONS)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{PAGE_TITLE} as of {data.as_of}</title><style>{STYLE}</style></head>"
+        f"<body><header><h1>{PAGE_TITLE}</h1><p>As of {data.as_of} · computed from the "
+        "warehouse's analytics of that day · customers appear only in aggregates</p></header>"
+        f"<nav>{nav}</nav><main>{body}</main>"
+        "<footer>Definitions of every number: docs/analytics.md and docs/clv.md in the "
+        f"project. Missing values are shown as –; {escape(NO_VALUE)} stands for customers "
+        "without a value in that column.</footer></body></html>\n"
+    )
