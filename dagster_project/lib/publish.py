@@ -19,6 +19,7 @@ import duckdb
 from dagster_project.lib.warehouse import connect, quote_ident
 
 PUBLISHED_SCHEMAS = ("marts", "analytics")
+STORAGE_VERSION = "v1.0.0"
 WAREHOUSE_FILE = "warehouse.duckdb"
 PARQUET_DIR = "parquet"
 
@@ -52,7 +53,11 @@ def publish(warehouse: Path, publish_dir: Path) -> Published:
     con = connect(":memory:")
     try:
         con.execute(f"attach {_literal(warehouse)} as warehouse (read_only)")
-        con.execute(f"attach {_literal(incoming_db)} as snapshot")
+        # Written in DuckDB 1.0's storage format: BI tools bundle their own, often older, DuckDB
+        # (Metabase's driver, Node's for Evidence, duckdb-engine in Superset's environment).
+        con.execute(
+            f"attach {_literal(incoming_db)} as snapshot (storage_version '{STORAGE_VERSION}')"
+        )
         for schema, table in _tables(con):
             name = f"{quote_ident(schema)}.{quote_ident(table)}"
             source = f"warehouse.{name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -36,6 +37,10 @@ def test_the_published_copy_is_readable_throughout_a_run_and_replaced_after_it(t
     assert first.returncode == 0, first.stderr[-3000:]
     published = tmp_path / "publish" / "warehouse.duckdb"
     assert stat.S_IMODE(published.stat().st_mode) == 0o444
+    # DuckDB 1.0's storage format (version number 64 in the file header), which the older DuckDB
+    # bundled with BI tools can open; the warehouse itself is in this DuckDB's newer format.
+    header = published.read_bytes()[:20]
+    assert header[8:12] == b"DUCK" and struct.unpack("<Q", header[12:20])[0] == 64
     # A dashboard keeps the copy open for the whole run.
     dashboard = duckdb.connect(str(published), read_only=True)
     before = dashboard.execute("select count(*) from marts.fct_transactions").fetchone()[0]
