@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -387,19 +388,29 @@ def ui(config: str | None, port: int) -> None:
     ]
     # `dagster dev` suggests the newer `dg dev`, which expects a different project layout.
     env = {**os.environ, "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
-    process = subprocess.Popen(command, env=env)
+    # `dagster dev` and its webserver, daemon and code servers get a process group of their own,
+    # so that on Ctrl-C the whole group can be stopped, and none of it outlives this command.
+    process = subprocess.Popen(command, env=env, start_new_session=True)
     try:
         sys.exit(process.wait())
     except KeyboardInterrupt:
-        # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon in its own time,
-        # rather than killing it and leaving them behind.
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.terminate()
-            process.wait()
+        _stop_group(process)
         click.echo("Dagster UI stopped.", err=True)
         sys.exit(0)
+
+
+def _stop_group(process: subprocess.Popen, grace_seconds: float = 20) -> None:
+    """Ask `dagster dev` to stop (Ctrl-C), and kill what is left of its group after a grace time.
+
+    Its daemon can take long to stop when a thread waits on a code server that already stopped.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_seconds)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 if __name__ == "__main__":
