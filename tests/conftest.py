@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.lib.environment import TELEMETRY_OFF, prepare_dagster_home
+from dagster_project.lib.warehouse import connect, ensure_ingest_tables
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,6 +54,16 @@ clv: {model: bgnbd, time_unit: W, holdout_days: 91}
 @pytest.fixture
 def minimal_config_text() -> str:
     return MINIMAL_CONFIG
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    """An empty warehouse file with the ingest tables, in the retailer's time zone."""
+    connection = connect(tmp_path / "warehouse.duckdb")
+    connection.execute("set TimeZone = 'Europe/Madrid'")
+    ensure_ingest_tables(connection)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,6 @@ from dagster_project.lib.sources.specs import (
     SOURCES_BY_NAME,
 )
 from dagster_project.lib.synthetic import generate
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
 
 DAY = date(2025, 3, 1)
 KEY = "test-key"
@@ -670,15 +669,6 @@ CASES = [
         ),
     ),
 ]
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = connect(tmp_path / "warehouse.duckdb")
-    connection.execute("set TimeZone = 'Europe/Madrid'")
-    ensure_ingest_tables(connection)
-    yield connection
-    connection.close()
 
 
 def folder_of(case: Case, landing: Path) -> Path:

@@ -9,7 +9,6 @@ from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.load import IngestContext, load_csv_source
 from dagster_project.lib.sources.shopify import load_shopify_orders
 from dagster_project.lib.sources.specs import POS_TICKETS
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
 
 DAY = date(2025, 3, 1)
 HEADER = (
@@ -46,15 +45,6 @@ def landing(tmp_path: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "tickets.csv").write_text(TICKETS, encoding="utf-8")
     return tmp_path / "landing"
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = connect(tmp_path / "warehouse.duckdb")
-    connection.execute("set TimeZone = 'Europe/Madrid'")
-    ensure_ingest_tables(connection)
-    yield connection
-    connection.close()
 
 
 def context(landing: Path) -> IngestContext:

@@ -124,15 +124,6 @@ def pos(monkeypatch: pytest.MonkeyPatch, postgres_database):
             database.con.close()
 
 
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = connect(tmp_path / "warehouse.duckdb")
-    connection.execute("set TimeZone = 'Europe/Madrid'")
-    ensure_ingest_tables(connection)
-    yield connection
-    connection.close()
-
-
 CTX = IngestContext(landing_dir=Path("/nonexistent"), pseudonym_key="test-key")
 
 
