@@ -132,6 +132,10 @@ def customer_clv_asset(
                     float(scores["predicted_clv"].mean()) if len(scores) else 0.0
                 ),
                 "holdout_plots": dg.MetadataValue.md(_plots_markdown(run.plots)),
+                **{
+                    f"seconds_{part}": dg.MetadataValue.float(value)
+                    for part, value in run.seconds.items()
+                },
             },
         )
         yield dg.MaterializeResult(

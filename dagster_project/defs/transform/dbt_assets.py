@@ -5,9 +5,11 @@ assets (`raw/pos_tickets`), so the graph runs from landing files to marts. Group
 folders (staging, intermediate, marts, pii).
 """
 
+import contextlib
 import json
+import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,23 @@ from dagster_project.lib.environment import dbt_environment
 from dagster_project.lib.rfm import scheme_cells
 
 MARTS_GROUP = "marts"
+# Next to the manifest: the vars and warehouse it was parsed for.
+PARSE_STAMP = "loyalty_parse_stamp.json"
+AS_OF_ENV = "LOYALTY_AS_OF_DATE"
+
+
+@contextlib.contextmanager
+def as_of_environment(as_of_date: str) -> Iterator[None]:
+    """LOYALTY_AS_OF_DATE for the dbt run started inside (its macro `as_of_date` reads it)."""
+    before = os.environ.get(AS_OF_ENV)
+    os.environ[AS_OF_ENV] = as_of_date
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(AS_OF_ENV, None)
+        else:
+            os.environ[AS_OF_ENV] = before
 
 
 class LoyaltyDbtTranslator(DagsterDbtTranslator):
@@ -54,19 +73,32 @@ def _sources_newer_than(manifest: Path, project_dir: Path) -> bool:
     return any(p.stat().st_mtime > stamp for p in watched if p.exists())
 
 
-def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
-    """Parse the dbt project when its manifest is missing or older than the project's files.
+def prepare_manifest(project: DbtProject, warehouse_path: Path, dbt_vars: dict) -> Path:
+    """Parse the dbt project when its manifest is missing, older than the project's files, or
+    parsed for other vars or another warehouse.
 
-    A fresh clone has no manifest; dagster-dbt needs one to know the models before any run.
+    A fresh clone has no manifest; dagster-dbt needs one to know the models before any run. It
+    also copies the parse state next to it into each dbt run, which then re-parses only what
+    changed, but everything when the vars or the profile (the warehouse path) differ from those
+    parsed here: so they must be the run's own (a full parse takes ~25 s).
     """
     manifest = project.manifest_path
-    if manifest.exists() and not _sources_newer_than(manifest, project.project_dir):
+    stamp = manifest.parent / PARSE_STAMP
+    wanted = json.dumps({"vars": dbt_vars, "warehouse": str(warehouse_path)}, sort_keys=True)
+    if (
+        manifest.exists()
+        and not _sources_newer_than(manifest, project.project_dir)
+        and stamp.exists()
+        and stamp.read_text(encoding="utf-8") == wanted
+    ):
         return manifest
     completed = subprocess.run(
         [
             DBT_EXECUTABLE,
             "parse",
             "--quiet",
+            "--vars",
+            json.dumps(dbt_vars),
             "--project-dir",
             str(project.project_dir),
             "--profiles-dir",
@@ -80,6 +112,7 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path) -> Path:
     if completed.returncode != 0:
         detail = (completed.stdout + completed.stderr).strip().splitlines()
         raise RuntimeError(f"dbt parse failed: {detail[-1] if detail else 'no output'}")
+    stamp.write_text(wanted, encoding="utf-8")
     return manifest
 
 
@@ -104,8 +137,8 @@ def settings_vars(settings: Settings) -> dict:
 
 
 def dbt_models(settings: Settings, project: DbtProject):
-    manifest = prepare_manifest(project, settings.warehouse_path)
     dbt_vars = settings_vars(settings)
+    manifest = prepare_manifest(project, settings.warehouse_path, dbt_vars)
 
     @dbt_assets(
         manifest=manifest,
@@ -134,8 +167,8 @@ def _dbt_analytics_assets(
     exclude: str | None,
     description: str,
 ):
-    manifest = prepare_manifest(project, settings.warehouse_path)
-    config_vars = settings_vars(settings)
+    dbt_vars = settings_vars(settings)
+    manifest = prepare_manifest(project, settings.warehouse_path, dbt_vars)
 
     @dbt_assets(
         manifest=manifest,
@@ -150,8 +183,8 @@ def _dbt_analytics_assets(
         name=name,
     )
     def _dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        dbt_vars = {**config_vars, "as_of_date": context.partition_key}
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        with as_of_environment(context.partition_key):
+            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
     _dbt_analytics.__doc__ = description
     return _dbt_analytics

@@ -7,6 +7,7 @@ results into rows of `analytics.clv_model_runs`.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -67,6 +68,8 @@ class ClvRun:
     purchase_fit: FitResult | None = None
     spend_fit: FitResult | None = None
     holdout: dict[str, HoldoutResult] = field(default_factory=dict, repr=False)
+    # Wall-clock seconds of each part (holdout, fit, score), for the run's metadata and benchmarks.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def runs_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.runs, columns=list(RUN_COLUMNS))
@@ -142,14 +145,21 @@ def run_clv(
         PURCHASE_MODELS if params.model == "auto" else (params.model,)  # type: ignore[assignment]
     )
     checks: dict[str, HoldoutResult] = {}
+    started = time.perf_counter()
     if transactions is not None and params.holdout_days > 0:
         for candidate in candidates:
             checks[candidate] = evaluate_holdout(transactions, as_of, params, candidate)
     chosen = select_model(list(checks.values())) if params.model == "auto" else candidates[0]
-
+    fitting = time.perf_counter()
     purchase_fit = fit_purchase_model(summary, chosen, params)
     spend_fit = fit_spend_model(summary, params)
+    scoring = time.perf_counter()
     scores = score_customers(summary, purchase_fit, spend_fit, params, as_of)
+    seconds = {
+        "holdout": fitting - started,
+        "fit": scoring - fitting,
+        "score": time.perf_counter() - scoring,
+    }
 
     runs = [
         run_record(c.fit, as_of=as_of, stage="calibration", params=params, holdout=c)
@@ -169,4 +179,13 @@ def run_clv(
     plots = (
         holdout_plots(checks[chosen], out_dir) if out_dir is not None and chosen in checks else []
     )
-    return ClvRun(chosen, scores, runs, plots, purchase_fit, spend_fit, checks)
+    return ClvRun(
+        chosen,
+        scores,
+        runs,
+        plots,
+        purchase_fit,
+        spend_fit,
+        checks,
+        {part: round(value, 3) for part, value in seconds.items()},
+    )
