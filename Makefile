@@ -12,7 +12,7 @@ export DBT_VERSION_CHECK := false
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup browser run test lint format clean
+.PHONY: help setup browser run test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,12 @@ lint: setup  ## ruff lint and format check
 format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Sizes as arguments: make bench CUSTOMERS=1000000 DAYS=731
+CUSTOMERS ?= 2000
+DAYS ?= 120
+bench: setup  ## time each stage and race the usual tools (bench/results/, BENCHMARKS.md)
+	$(BIN)/python -m dagster_project.bench --customers $(CUSTOMERS) --days $(DAYS)
 
 clean:  ## remove generated data, the warehouse and dbt artefacts (keeps .venv)
 	rm -rf data .dagster dbt/target dbt/logs

@@ -1,0 +1,69 @@
+"""`python -m dagster_project.bench` (what `make bench` calls)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import click
+
+from dagster_project.bench.results import finish, update_markdown, write_result
+from dagster_project.bench.run import MIN_DAYS, run_benchmark
+from dagster_project.lib.environment import TELEMETRY_OFF
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--customers", default=2_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=120, show_default=True, type=click.IntRange(min=MIN_DAYS))
+@click.option("--seed", default=42, show_default=True, type=int)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the data and warehouse go (emptied first); a temporary folder by default.",
+)
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=REPO / "bench" / "results",
+    show_default=True,
+)
+@click.option(
+    "--markdown",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=REPO / "BENCHMARKS.md",
+    show_default=True,
+)
+def main(
+    customers: int,
+    days: int,
+    seed: int,
+    workdir: Path | None,
+    results_dir: Path,
+    markdown: Path,
+) -> None:
+    """Generate data, run the pipeline (a full refresh, then one daily run), time each stage
+    with its peak memory, race our summary, RFM and CLV fit against lifetimes and pandas, and
+    record the result."""
+    os.environ.update(TELEMETRY_OFF)
+    warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
+    with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch:
+        folder = workdir or Path(scratch) / "run"
+        result = run_benchmark(
+            folder, customers, days, seed=seed, say=lambda m: click.echo(m, err=True)
+        )
+    result = finish(result)
+    path = write_result(result, results_dir)
+    update_markdown(markdown, results_dir)
+    click.echo(f"Wrote {path} and {markdown}", err=True)
+    for verdict in result["targets"]:
+        click.echo(f"  {verdict['verdict']:<40} {verdict['text']}")
+
+
+if __name__ == "__main__":
+    main()

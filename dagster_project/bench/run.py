@@ -1,0 +1,199 @@
+"""One benchmark: generate data, run the pipeline as `loyalty run` does, time it, compare.
+
+The run is a full refresh of every day but the last, then the last day alone (what the nightly
+schedule does on an existing history). Stage times come from the Dagster event log of those
+runs; the comparisons run afterwards on the warehouse they left.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.bench import comparisons
+from dagster_project.bench.memory import MemorySampler
+from dagster_project.bench.timeline import (
+    clv_parts,
+    materialization_metadata,
+    run_steps,
+    run_window,
+    stage_of,
+)
+from dagster_project.config import Settings, load_settings
+from dagster_project.defs.analytics.clv import clv_parameters
+from dagster_project.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from dagster_project.defs.transform.dbt_assets import settings_vars
+from dagster_project.lib.environment import dbt_environment
+from dagster_project.lib.rfm import scheme_cells
+from dagster_project.lib.synthetic import generate
+from dagster_project.lib.warehouse import connect
+from dagster_project.pipeline import run_pipeline
+
+BENCH_START = date(2024, 1, 1)
+RFM_MODEL = "customer_rfm"
+# The CLV fit needs 90 days of history (ClvParameters.min_history_days), and a day to spare.
+MIN_DAYS = 100
+
+# The demo's configuration (its segments and exports), so a benchmark does the demo's work.
+BENCH_CONFIG = """\
+timezone: Europe/Madrid
+start_date: {start}
+landing_dir: landing
+warehouse: {{path: warehouse.duckdb}}
+exports_dir: exports
+reports_dir: reports
+publish_dir: publish
+clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
+privacy: {{demo: true}}
+exports:
+  tools: [mailchimp, klaviyo, brevo, hubspot, generic]
+  control_share: 0.1
+  segments:
+    champions: {{rfm_segment: [Champions]}}
+    win_back: {{lifecycle_stage: [at_risk, lapsed]}}
+    gold_high_value: {{value_tier: [gold], clv_min: 100}}
+"""
+
+
+def compiled_model_sql(settings: Settings, model: str, as_of: date) -> str:
+    """A dbt model's SQL as the analytics run of `as_of` compiled it (same vars).
+
+    dbt runs in a child process, as in the pipeline: in this one, dbt-duckdb would keep its own
+    connection to the warehouse open, and DuckDB refuses a second one with other settings.
+    """
+    dbt_vars = {**settings_vars(settings), "as_of_date": as_of.isoformat()}
+    with tempfile.TemporaryDirectory() as target:
+        command = [
+            DBT_EXECUTABLE,
+            "--quiet",
+            "compile",
+            "--select",
+            model,
+            "--vars",
+            json.dumps(dbt_vars),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            target,
+        ]
+        done = subprocess.run(
+            command,
+            env=dbt_environment(settings.warehouse_path),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        compiled = list(Path(target).glob(f"compiled/**/{model}.sql"))
+        if done.returncode != 0 or not compiled:
+            raise RuntimeError(f"dbt could not compile {model}: {done.stdout[-500:]}")
+        return compiled[0].read_text(encoding="utf-8")
+
+
+def _run_summary(
+    instance: dg.DagsterInstance, run_ids: list[str], memory: MemorySampler
+) -> tuple[dict[str, Any], dict[str, float], dict[str, int]]:
+    """A pipeline call's total time and peak memory, and its seconds and peak per stage."""
+    windows = [run_window(instance, run_id) for run_id in run_ids]
+    start, end = windows[0][0], windows[-1][1]
+    seconds: dict[str, float] = {}
+    peaks: dict[str, int] = {}
+    for run_id in run_ids:
+        for step in run_steps(instance, run_id):
+            stage = stage_of(step.key)
+            seconds[stage] = seconds.get(stage, 0.0) + step.seconds
+            peaks[stage] = max(peaks.get(stage, 0), memory.peak(step.start, step.end))
+    # What no step accounts for: Dagster planning, recording events, starting runs.
+    seconds["dagster"] = (end - start) - sum(seconds.values())
+    total = {"seconds": round(end - start, 3), "peak_bytes": memory.peak(start, end)}
+    return total, {k: round(v, 3) for k, v in seconds.items()}, peaks
+
+
+def run_benchmark(
+    workdir: Path,
+    customers: int,
+    days: int,
+    *,
+    seed: int = 42,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Generate `customers` over `days` days in `workdir` (emptied first), run and compare."""
+    if days < MIN_DAYS:
+        raise ValueError(
+            f"a benchmark needs at least {MIN_DAYS} days (the CLV fit needs 90 days of history)"
+        )
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    end = BENCH_START + timedelta(days=days - 1)
+    config = workdir / "loyalty.yml"
+    config.write_text(BENCH_CONFIG.format(start=BENCH_START.isoformat()), encoding="utf-8")
+    settings = load_settings(config)
+    result: dict[str, Any] = {"size": {"customers": customers, "days": days, "seed": seed}}
+    with MemorySampler() as memory:
+        say(f"generating {customers:,} customers over {days} days")
+        began = time.time()
+        generated = generate(
+            settings.landing_path, customers=customers, start=BENCH_START, end=end, seed=seed
+        )
+        result["data"] = {
+            "files": generated.total_files,
+            "rows": generated.total_rows,
+            "purchases": generated.purchases,
+        }
+        generate_window = (began, time.time())
+        say(f"full refresh {BENCH_START} .. {end - timedelta(days=1)}")
+        full = run_pipeline(settings, BENCH_START, end - timedelta(days=1))
+        say(f"daily run {end}")
+        daily = run_pipeline(settings, end, end)
+        with dg.DagsterInstance.get() as instance:
+            full_total, full_stages, full_peaks = _run_summary(instance, full.run_ids, memory)
+            daily_total, daily_stages, daily_peaks = _run_summary(instance, daily.run_ids, memory)
+            clv = clv_parts(materialization_metadata(instance, full.run_ids[-1]))
+        result["runs"] = {
+            "generate": {
+                "seconds": round(generate_window[1] - generate_window[0], 3),
+                "peak_bytes": memory.peak(*generate_window),
+            },
+            "full_refresh": full_total,
+            "daily": daily_total,
+        }
+        result["stages"] = {"full_refresh": full_stages, "daily": daily_stages, "clv": clv}
+        result["peak_bytes"] = {"full_refresh": full_peaks, "daily": daily_peaks}
+        result["tables"] = daily.tables
+        say("comparisons")
+        result["comparisons"] = compare(settings, end)
+    return result
+
+
+def compare(settings: Settings, as_of: date) -> dict[str, Any]:
+    """The three comparisons on the warehouse as of `as_of`."""
+    compiled = compiled_model_sql(settings, RFM_MODEL, as_of)
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        purchases = comparisons.read_purchases(con, as_of)
+        ours, ours_seconds = comparisons.timed(lambda: comparisons.run_model_sql(con, compiled))
+        summary = con.execute(
+            'select customer_key, frequency, recency, t as "T", '
+            "cast(monetary_value as double) as monetary_value "
+            "from analytics.customer_rfm where as_of_date = ? order by customer_key",
+            [as_of],
+        ).df()
+    finally:
+        con.close()
+    scheme = pd.DataFrame(scheme_cells(settings.segmentation.rfm_segments))
+    return {
+        "summary": comparisons.compare_summary(purchases, ours, ours_seconds, as_of),
+        "rfm": comparisons.compare_rfm(purchases, ours, ours_seconds, as_of, scheme),
+        "clv_fit": comparisons.compare_clv_fit(summary, clv_parameters(settings)),
+    }

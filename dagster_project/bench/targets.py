@@ -1,0 +1,106 @@
+"""The performance targets, and whether a benchmark result meets each (and by how much not).
+
+A target is judged only at the size it is set for: at a smaller size it says so rather than
+pretending a small run proves a large one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+GB = 1024**3
+TARGET_CUSTOMERS = 1_000_000
+DEMO_CUSTOMERS, DEMO_DAYS = 20_000, 731
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    text: str
+    applies: Any  # result -> bool: whether the run is at the target's size
+    measured: Any  # result -> float | None
+    limit: Any  # result -> float
+    higher_is_better: bool = False
+    unit: str = "s"
+
+
+def _at_scale(result: dict) -> bool:
+    return result["size"]["customers"] >= TARGET_CUSTOMERS and result["size"]["days"] >= 730
+
+
+TARGETS: tuple[Target, ...] = (
+    Target(
+        "summary_speedup",
+        "summary ≥ 20× faster than lifetimes' on 10M transaction rows",
+        lambda r: r["comparisons"]["summary"]["rows"] >= 10_000_000,
+        lambda r: r["comparisons"]["summary"]["speedup"],
+        lambda r: 20.0,
+        higher_is_better=True,
+        unit="×",
+    ),
+    Target(
+        "clv_fit",
+        "CLV fit (BG/NBD + Gamma-Gamma) on 1M customers < 60 s",
+        lambda r: r["comparisons"]["clv_fit"]["customers"] >= TARGET_CUSTOMERS,
+        lambda r: r["comparisons"]["clv_fit"]["fit_seconds"],
+        lambda r: 60.0,
+    ),
+    Target(
+        "full_refresh",
+        "full refresh at 1M customers over two years < 15 min",
+        _at_scale,
+        lambda r: r["runs"]["full_refresh"]["seconds"],
+        lambda r: 900.0,
+    ),
+    Target(
+        "peak_memory",
+        "peak memory of the full refresh < 12 GB",
+        _at_scale,
+        lambda r: r["runs"]["full_refresh"]["peak_bytes"] / GB,
+        lambda r: 12.0,
+        unit="GB",
+    ),
+    Target(
+        "daily_run",
+        "a daily run < 10% of the full refresh",
+        lambda r: True,
+        lambda r: r["runs"]["daily"]["seconds"],
+        lambda r: 0.1 * r["runs"]["full_refresh"]["seconds"],
+    ),
+    Target(
+        "demo",
+        "`loyalty demo` (20,000 customers, two years) < 2 min",
+        lambda r: (r["size"]["customers"], r["size"]["days"]) == (DEMO_CUSTOMERS, DEMO_DAYS),
+        # The demo loads all 731 days in one run: generating plus the full refresh is that run.
+        lambda r: r["runs"]["generate"]["seconds"] + r["runs"]["full_refresh"]["seconds"],
+        lambda r: 120.0,
+    ),
+)
+
+
+def judge(result: dict) -> list[dict[str, Any]]:
+    """One verdict per target: met, missed (by how much), or not at this size."""
+    verdicts = []
+    for target in TARGETS:
+        if not target.applies(result):
+            verdicts.append({"target": target.name, "text": target.text, "verdict": "not at size"})
+            continue
+        value, limit = float(target.measured(result)), float(target.limit(result))
+        met = value >= limit if target.higher_is_better else value < limit
+        if met:
+            verdict = "met"
+        elif target.higher_is_better:
+            verdict = f"missed: {value:.1f}{target.unit}, {limit / value:.1f}× short"
+        else:
+            verdict = f"missed: {value:.1f}{target.unit}, {value / limit:.1f}× over"
+        verdicts.append(
+            {
+                "target": target.name,
+                "text": target.text,
+                "measured": round(value, 3),
+                "limit": round(limit, 3),
+                "verdict": verdict,
+            }
+        )
+    return verdicts

@@ -1,0 +1,139 @@
+"""The benchmark's verdicts and BENCHMARKS.md's generated part."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dagster_project.bench.comparisons import pandas_rfm, quintile_score
+from dagster_project.bench.results import BEGIN, END, update_markdown
+from dagster_project.bench.targets import GB, judge
+
+
+def result(customers: int, days: int, **overrides) -> dict:
+    """A result shaped like run_benchmark's, with round numbers."""
+    base = {
+        "date": "2026-11-30",
+        "machine": {
+            "cpu": "test cpu",
+            "cores": 2,
+            "memory_gb": 24.0,
+            "python": "3.11",
+            "duckdb": "1",
+            "dbt-core": "1",
+            "dagster": "1",
+        },
+        "size": {"customers": customers, "days": days, "seed": 42},
+        "data": {"files": 10, "rows": 1000, "purchases": 100},
+        "runs": {
+            "generate": {"seconds": 10.0, "peak_bytes": GB},
+            "full_refresh": {"seconds": 600.0, "peak_bytes": 13 * GB},
+            "daily": {"seconds": 90.0, "peak_bytes": GB},
+        },
+        "stages": {
+            "full_refresh": {"ingest": 300.0, "dbt": 200.0, "clv": 50.0, "dagster": 50.0},
+            "daily": {"dbt": 80.0, "dagster": 10.0},
+            "clv": {"holdout": 10.0, "fit": 30.0, "score": 10.0},
+        },
+        "peak_bytes": {"full_refresh": {"ingest": 2 * GB}, "daily": {"dbt": GB}},
+        "comparisons": {
+            "summary": {
+                "rows": 12_000_000,
+                "customers": 10,
+                "identical": True,
+                "ours_seconds": 2.0,
+                "theirs_seconds": 30.0,
+                "speedup": 15.0,
+            },
+            "rfm": {"identical": True, "ours_seconds": 2.0, "theirs_seconds": 6.0, "speedup": 3.0},
+            "clv_fit": {
+                "customers": customers,
+                "rows_fitted": 5,
+                "identical": True,
+                "largest_relative_difference": 1e-9,
+                "ours_seconds": 1.0,
+                "theirs_seconds": 8.0,
+                "speedup": 8.0,
+                "fit_seconds": 45.0,
+            },
+        },
+    }
+    base.update(overrides)
+    return base
+
+
+def verdicts(r: dict) -> dict[str, str]:
+    return {v["target"]: v["verdict"] for v in judge(r)}
+
+
+def test_targets_are_judged_at_their_size_and_say_by_how_much_they_are_missed():
+    at_scale = verdicts(result(1_000_000, 731))
+    assert at_scale["summary_speedup"] == "missed: 15.0×, 1.3× short"
+    assert at_scale["clv_fit"] == "met"
+    assert at_scale["full_refresh"] == "met"
+    assert at_scale["peak_memory"] == "missed: 13.0GB, 1.1× over"
+    assert at_scale["daily_run"] == "missed: 90.0s, 1.5× over"
+    assert at_scale["demo"] == "not at size"
+    small = verdicts(result(2_000, 120))
+    assert small["full_refresh"] == small["clv_fit"] == small["peak_memory"] == "not at size"
+    # The summary target depends on the rows compared, not on the customers.
+    assert small["summary_speedup"].startswith("missed")
+    demo = verdicts(result(20_000, 731))
+    assert demo["demo"] == "missed: 610.0s, 5.1× over"
+
+
+def test_the_markdown_keeps_the_prose_around_the_results(tmp_path: Path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for customers in (2_000, 1_000_000):
+        r = result(customers, 731)
+        r["targets"] = judge(r)
+        (results / f"{customers}.json").write_text(json.dumps(r))
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text(f"# Intro\n\n{BEGIN}\nold tables\n{END}\n\n## Findings\nkept\n")
+    update_markdown(markdown, results)
+    text = markdown.read_text()
+    assert text.startswith("# Intro\n") and text.endswith("## Findings\nkept\n")
+    assert "old tables" not in text
+    # Largest size first, each with its stages, comparisons and verdicts.
+    assert text.index("1,000,000 customers") < text.index("2,000 customers")
+    assert "| ingest | 300.0 | 2.00 |" in text
+    assert (
+        "| BG/NBD fit, compressed rows vs one row per customer | 1.00 | 8.00 | 8.0× | yes |" in text
+    )
+    assert "| peak memory of the full refresh < 12 GB | missed: 13.0GB, 1.1× over |" in text
+    markdown.write_text("no markers\n")
+    with pytest.raises(ValueError, match="marker"):
+        update_markdown(markdown, results)
+
+
+def test_pandas_rfm_scores_by_percent_rank_with_ties_sharing_a_score():
+    # Five distinct values score 1..5; ties share the lower score (rank 'min').
+    assert quintile_score(pd.Series([10, 20, 30, 40, 50])).tolist() == [1, 2, 3, 4, 5]
+    assert quintile_score(pd.Series([1, 1, 1, 5])).tolist() == [1, 1, 1, 5]
+    assert quintile_score(pd.Series([7.0])).tolist() == [1]
+    purchases = pd.DataFrame(
+        {
+            "customer_key": ["a", "a", "b", "c", "c", "c"],
+            "order_date": pd.to_datetime(
+                ["2025-01-01", "2025-01-01", "2025-02-01", "2025-01-05", "2025-02-10", "2025-03-01"]
+            ),
+            "amount": [10.0, 5.0, 100.0, 20.0, 20.0, 20.0],
+        }
+    )
+    scheme = pd.DataFrame(
+        [
+            {"r_score": r, "fm_score": fm, "segment": f"R{r}FM{fm}"}
+            for r in range(1, 6)
+            for fm in range(1, 6)
+        ]
+    )
+    rfm = pandas_rfm(purchases, pd.Timestamp("2025-03-31").date(), scheme).set_index("customer_key")
+    # a: one purchase day (same-day orders merged), oldest; c: three days, most recent.
+    assert rfm.loc["a", ["r_score", "f_score", "m_score"]].tolist() == [5 - 4, 1, 1]
+    assert rfm.loc["c", ["r_score", "f_score", "m_score"]].tolist() == [5, 5, 3]
+    assert rfm.loc["b", "m_score"] == 5
+    assert rfm.loc["c", "rfm_segment"] == "R5FM4"
