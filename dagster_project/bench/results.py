@@ -101,6 +101,15 @@ def result_section(result: dict[str, Any]) -> str:
     if clv:
         parts = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in clv.items())
         lines += ["", f"CLV step of the full refresh: {parts}."]
+    for run, label in (("full_refresh", "full refresh"), ("daily", "daily run")):
+        profile = result.get("profile", {}).get(run)
+        if isinstance(profile, dict) and profile:
+            hot = "; ".join(
+                f"{entry['function']} {entry['share']:.0%}" for entry in profile["self"][:6]
+            )
+            lines += ["", f"Where the {label}'s samples were taken (py-spy, self time): {hot}."]
+        elif profile:
+            lines += ["", f"No profile of the {label}: {profile}."]
     lines += [
         "",
         "| comparison | ours s | theirs s | ratio | same numbers |",

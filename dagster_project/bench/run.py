@@ -2,7 +2,8 @@
 
 The run is a full refresh of every day but the last, then the last day alone (what the nightly
 schedule does on an existing history). Stage times come from the Dagster event log of those
-runs; the comparisons run afterwards on the warehouse they left.
+runs, a py-spy profile of each says which functions the time went to, and the comparisons run
+afterwards on the warehouse they left.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 
 from dagster_project.bench import comparisons
 from dagster_project.bench.memory import MemorySampler
+from dagster_project.bench.profile import sampling_profile, summarise
 from dagster_project.bench.timeline import (
     clv_parts,
     materialization_metadata,
@@ -153,9 +155,15 @@ def run_benchmark(
         }
         generate_window = (began, time.time())
         say(f"full refresh {BENCH_START} .. {end - timedelta(days=1)}")
-        full = run_pipeline(settings, BENCH_START, end - timedelta(days=1))
+        with sampling_profile(workdir / "profile_full_refresh.txt") as full_profile:
+            full = run_pipeline(settings, BENCH_START, end - timedelta(days=1))
         say(f"daily run {end}")
-        daily = run_pipeline(settings, end, end)
+        with sampling_profile(workdir / "profile_daily.txt") as daily_profile:
+            daily = run_pipeline(settings, end, end)
+        result["profile"] = {
+            name: status.get("error") or summarise(Path(status["output"]))
+            for name, status in (("full_refresh", full_profile), ("daily", daily_profile))
+        }
         with dg.DagsterInstance.get() as instance:
             full_total, full_stages, full_peaks = _run_summary(instance, full.run_ids, memory)
             daily_total, daily_stages, daily_peaks = _run_summary(instance, daily.run_ids, memory)

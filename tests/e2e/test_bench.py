@@ -52,6 +52,12 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     assert full["dagster"] >= 0
     assert abs(sum(full.values()) - runs["full_refresh"]["seconds"]) < 1.0
 
+    # py-spy sampled the runs: the pipeline's entry point is among the busiest of our functions.
+    profile = result["profile"]["full_refresh"]
+    assert profile["samples"] > 0, result["profile"]
+    inclusive = {entry["function"]: entry["share"] for entry in profile["inclusive"]}
+    assert "run_pipeline (dagster_project/pipeline.py)" in inclusive, inclusive
+
     summary = result["comparisons"]["summary"]
     assert summary["rows"] > 1000 and summary["identical"], summary
     assert all(summary["columns_identical"].values())
@@ -65,3 +71,4 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     text = markdown.read_text(encoding="utf-8")
     assert "### 800 customers × 100 days" in text
     assert "| **total** |" in text and "| target | verdict |" in text
+    assert "(py-spy, self time)" in text
