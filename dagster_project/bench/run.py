@@ -31,6 +31,7 @@ from dagster_project.bench.timeline import (
     run_window,
     stage_of,
 )
+from dagster_project.cli import DEMO_CONFIG
 from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import clv_parameters
 from dagster_project.defs.resources import DBT_EXECUTABLE, DBT_PROJECT_DIR
@@ -45,26 +46,6 @@ BENCH_START = date(2024, 1, 1)
 RFM_MODEL = "customer_rfm"
 # The CLV fit needs 90 days of history (ClvParameters.min_history_days), and a day to spare.
 MIN_DAYS = 100
-
-# The demo's configuration (its segments and exports), so a benchmark does the demo's work.
-BENCH_CONFIG = """\
-timezone: Europe/Madrid
-start_date: {start}
-landing_dir: landing
-warehouse: {{path: warehouse.duckdb}}
-exports_dir: exports
-reports_dir: reports
-publish_dir: publish
-clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
-privacy: {{demo: true}}
-exports:
-  tools: [mailchimp, klaviyo, brevo, hubspot, generic]
-  control_share: 0.1
-  segments:
-    champions: {{rfm_segment: [Champions]}}
-    win_back: {{lifecycle_stage: [at_risk, lapsed]}}
-    gold_high_value: {{value_tier: [gold], clv_min: 100}}
-"""
 
 
 def compiled_model_sql(settings: Settings, model: str, as_of: date) -> str:
@@ -139,7 +120,7 @@ def run_benchmark(
     workdir.mkdir(parents=True)
     end = BENCH_START + timedelta(days=days - 1)
     config = workdir / "loyalty.yml"
-    config.write_text(BENCH_CONFIG.format(start=BENCH_START.isoformat()), encoding="utf-8")
+    config.write_text(DEMO_CONFIG.format(start=BENCH_START.isoformat()), encoding="utf-8")
     settings = load_settings(config)
     result: dict[str, Any] = {"size": {"customers": customers, "days": days, "seed": seed}}
     with MemorySampler() as memory:
