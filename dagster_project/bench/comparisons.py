@@ -26,8 +26,6 @@ from dagster_project.lib.clv import ClvParameters
 from dagster_project.lib.clv.fit import fit_purchase_model
 from dagster_project.lib.clv.spend import fit_spend_model
 
-RFM_COLUMNS = ("customer_key", "frequency", "recency_days", "t_days", "monetary_value")
-
 
 def timed(call: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()

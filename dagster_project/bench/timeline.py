@@ -7,7 +7,6 @@ metadata splits it into holdout check, fit and scoring.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +73,6 @@ def materialization_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[
         key = "/".join(materialization.asset_key.path)
         found[key] = {name: value.value for name, value in materialization.metadata.items()}
     return found
-
-
-def stage_seconds(steps: list[Step]) -> dict[str, float]:
-    """Seconds per stage, summed over its steps (steps run one at a time in our runs)."""
-    totals: dict[str, float] = defaultdict(float)
-    for step in steps:
-        totals[stage_of(step.key)] += step.seconds
-    return {stage: round(seconds, 3) for stage, seconds in totals.items()}
 
 
 def clv_parts(metadata: dict[str, dict]) -> dict[str, float]:
