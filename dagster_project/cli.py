@@ -399,17 +399,37 @@ def ui(config: str | None, port: int) -> None:
         sys.exit(0)
 
 
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc (Linux): children and their children."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
 def _stop_group(process: subprocess.Popen, grace_seconds: float = 20) -> None:
-    """Ask `dagster dev` to stop (Ctrl-C), and kill what is left of its group after a grace time.
+    """Ask `dagster dev` to stop (Ctrl-C), and kill what is left of it after a grace time.
 
     Its daemon can take long to stop when a thread waits on a code server that already stopped.
+    Its code servers and daemon may sit in process groups of their own, so the processes below it
+    are listed first (they are re-parented once it exits) and each is killed if still there.
     """
+    below = _descendants(process.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGINT)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_seconds)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     process.wait()
 
 

@@ -6,6 +6,7 @@ The runs here are small (120 customers, two weeks) and shared by the tests of th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -203,6 +204,7 @@ def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_fresh
     )
     base = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
+    dagster_dev = -1  # its session, once known
     try:
         wait_until_serving(f"{base}/server_info", ui)
         # `dagster dev` runs in a session of its own, with its webserver, daemon and code servers.
@@ -245,8 +247,13 @@ def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_fresh
         try:
             _, stderr = ui.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.communicate()
+            # Whatever is left may hold the pipes open: kill it all, and never wait forever.
+            for pid in [ui.pid, *[p for p, (parent, _) in processes().items() if parent == 1]]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    if os.getsid(pid) in (ui.pid, dagster_dev):
+                        os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                ui.communicate(timeout=10)
             raise AssertionError("loyalty ui did not stop within 60s of Ctrl-C") from None
     assert stderr.splitlines()[0] == f"Dagster UI on {base} (Ctrl-C to stop)"
     assert "Traceback" not in stderr
