@@ -542,13 +542,34 @@ def to_svg(figure: Figure, chart_id: str, label: str) -> str:
     text = _PROLOGUE.sub("", buffer.getvalue(), count=1)
     text = _METADATA.sub("", text)
     text = _NAMESPACES.sub("", text)
-    text = re.sub(r'\bid="([^"]+)"', rf'id="{chart_id}-\1"', text)
-    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{chart_id}-\1)", text)
-    text = re.sub(r'href="#([^"]+)"', rf'href="#{chart_id}-\1"', text)
+    text = _prefixed_stable_ids(text, chart_id)
     text = text.replace(f"'{FONT}'", FONT_FALLBACK)
     attributes = f' data-chart="{chart_id}" role="img" aria-label="{escape(label)}" class="chart"'
     text = text.replace("<svg", "<svg" + attributes, 1)
     return text.strip()
+
+
+_ID_OR_REFERENCE = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')
+_HASHED_ID = re.compile(r"[a-z][0-9a-f]{10}")  # matplotlib's _make_id: a letter, 10 hex digits
+
+
+def _prefixed_stable_ids(svg: str, chart_id: str) -> str:
+    """Every id and reference to one prefixed with `chart_id`; hashed ids renamed by order.
+
+    matplotlib names clip paths and markers by a hash of their content, and a clip rectangle's
+    content is its float bounds: a last-bit difference between two renders of the same day
+    (layout arithmetic) changed the id and so the page's bytes. Numbering them in order of
+    first appearance keeps the page identical whenever what is drawn is.
+    """
+    renamed: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        before, name = match.groups()
+        if _HASHED_ID.fullmatch(name):
+            name = renamed.setdefault(name, f"{name[0]}-{len(renamed)}")
+        return f"{before}{chart_id}-{name}"
+
+    return _ID_OR_REFERENCE.sub(rename, svg)
 
 
 def to_png(figure: Figure, dpi: int = 80) -> bytes:
