@@ -15,10 +15,12 @@ from pathlib import Path
 
 import click
 import duckdb
+import psutil
 
 from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
 from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
 from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
+from dagster_project.lib.processes import processes_in_session
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 
@@ -388,48 +390,42 @@ def ui(config: str | None, port: int) -> None:
     ]
     # `dagster dev` suggests the newer `dg dev`, which expects a different project layout.
     env = {**os.environ, "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded"}
-    # `dagster dev` and its webserver, daemon and code servers get a process group of their own,
-    # so that on Ctrl-C the whole group can be stopped, and none of it outlives this command.
+    # Ctrl-C must stop the UI even when whatever started this command left SIGINT ignored (a
+    # background job of a script does): take it back, and let a service manager's SIGTERM do
+    # the same. dagster dev then starts with the default handlers, not with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # `dagster dev` and its webserver, daemon and code servers get a session of their own,
+    # so that on Ctrl-C all of it can be stopped, and none of it outlives this command.
     process = subprocess.Popen(command, env=env, start_new_session=True)
     try:
         sys.exit(process.wait())
     except KeyboardInterrupt:
-        _stop_group(process)
+        _stop_dagster_dev(process)
         click.echo("Dagster UI stopped.", err=True)
         sys.exit(0)
 
 
-def _descendants(root: int) -> list[int]:
-    """Every process below `root`, from /proc (Linux): children and their children."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def _stop_group(process: subprocess.Popen, grace_seconds: float = 20) -> None:
+def _stop_dagster_dev(process: subprocess.Popen, grace_seconds: float = 20) -> None:
     """Ask `dagster dev` to stop (Ctrl-C), and kill what is left of it after a grace time.
 
     Its daemon can take long to stop when a thread waits on a code server that already stopped.
-    Its code servers and daemon may sit in process groups of their own, so the processes below it
-    are listed first (they are re-parented once it exits) and each is killed if still there.
+    Its code servers and daemon may sit in process groups of their own, and are re-parented
+    once it exits: what is killed is every process below it (listed before it is stopped) and
+    every process left in its session.
     """
-    below = _descendants(process.pid)
+    below: list[psutil.Process] = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        below = psutil.Process(process.pid).children(recursive=True)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGINT)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_seconds)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    for pid in below:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    left = below + processes_in_session(process.pid)
+    for each in left:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            each.kill()
+    psutil.wait_procs(left, timeout=10)
     process.wait()
 
 

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import psutil
 import pytest
 from warehouse_snapshot import all_tables
 
 from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB
+from dagster_project.lib.processes import processes_in_session
 
 REPO = Path(__file__).resolve().parents[2]
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
@@ -187,28 +189,32 @@ def browser_available() -> None:
         pytest.skip(message)
 
 
-def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_freshness(production):
+def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_freshness(
+    production, tmp_path: Path
+):
     browser_available()
     from playwright.sync_api import sync_playwright
 
     project, _ = production
     port = free_port()
-    # A session of its own, so Ctrl-C can be sent to the whole group as a terminal does.
-    ui = subprocess.Popen(
-        [LOYALTY, "ui", "--config", str(project.config), "--port", str(port)],
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    # A session of its own, so Ctrl-C can be sent to the whole group as a terminal does. Its
+    # output goes to a file: dagster dev logs steadily, and a pipe nobody reads fills and blocks.
+    output = tmp_path / "ui.err"
+    with output.open("w") as err:
+        ui = subprocess.Popen(
+            [LOYALTY, "ui", "--config", str(project.config), "--port", str(port)],
+            env=project.env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
     dagster_dev = -1  # its session, once known
     try:
         wait_until_serving(f"{base}/server_info", ui)
         # `dagster dev` runs in a session of its own, with its webserver, daemon and code servers.
-        (dagster_dev,) = [pid for pid, (parent, _) in processes().items() if parent == ui.pid]
+        (dagster_dev,) = [child.pid for child in psutil.Process(ui.pid).children()]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
@@ -245,16 +251,11 @@ def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_fresh
         if ui.poll() is None:
             os.killpg(ui.pid, signal.SIGINT)
         try:
-            _, stderr = ui.communicate(timeout=60)
+            ui.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            # Whatever is left may hold the pipes open: kill it all, and never wait forever.
-            for pid in [ui.pid, *[p for p, (parent, _) in processes().items() if parent == 1]]:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    if os.getsid(pid) in (ui.pid, dagster_dev):
-                        os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                ui.communicate(timeout=10)
+            kill_sessions(ui.pid, dagster_dev)  # never leave them running behind the test
             raise AssertionError("loyalty ui did not stop within 60s of Ctrl-C") from None
+    stderr = output.read_text()
     assert stderr.splitlines()[0] == f"Dagster UI on {base} (Ctrl-C to stop)"
     assert "Traceback" not in stderr
     assert ui.returncode == 0
@@ -270,22 +271,16 @@ def skip_welcome(page) -> None:
         skip.click()
 
 
-def processes() -> dict[int, tuple[int, int]]:
-    """Every process's parent and session, from /proc."""
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(stat.parent.name)] = (int(fields[1]), int(fields[3]))
-    return found
+def kill_sessions(*sessions: int) -> None:
+    for process in [p for session in sessions for p in processes_in_session(session)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def session_ends(session: int, timeout: float = 30) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not [pid for pid, (_, sid) in processes().items() if sid == session]:
+        if not processes_in_session(session):
             return True
         time.sleep(0.5)
     return False
