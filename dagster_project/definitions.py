@@ -21,7 +21,7 @@ from dagster_project.defs.quality.volume import volume_checks
 from dagster_project.defs.report.assets import customer_report_asset
 from dagster_project.defs.resources import WarehouseResource, dbt_project, dbt_resource
 from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analytics, dbt_models
-from dagster_project.lib.environment import apply_environment
+from dagster_project.lib.environment import apply_environment, dbt_target_path
 
 PIPELINE_JOB = "loyalty_pipeline"
 INGEST_JOB = "ingest_landing"
@@ -31,7 +31,7 @@ ANALYTICS_JOB = "analytics_as_of"
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
-    project = dbt_project()
+    project = dbt_project(dbt_target_path(settings.warehouse_path))
     assets = [
         *ingest_assets(settings, partitions),
         dbt_models(settings, project),
@@ -90,7 +90,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 memory_limit=settings.warehouse.memory_limit,
                 threads=settings.warehouse.threads,
             ),
-            "dbt": dbt_resource(),
+            "dbt": dbt_resource(project),
         },
         # One step at a time in the run's own process: DuckDB allows one writer per file.
         executor=dg.in_process_executor,

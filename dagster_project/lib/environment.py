@@ -33,9 +33,24 @@ concurrency:
 """
 
 
+def dbt_target_path(warehouse_path: Path) -> Path:
+    """Where dbt keeps its manifest, parse state, logs and each run's artefacts for a warehouse.
+
+    Beside the warehouse they describe, not in the dbt project: an installed project may be
+    read-only, and two warehouses (projects, tests) then never take turns re-parsing one state.
+    """
+    return warehouse_path.parent / "dbt_target"
+
+
+def dbt_target_environment(warehouse_path: Path) -> dict[str, str]:
+    """The variables pointing dbt (and dagster-dbt, which reads DBT_TARGET_PATH) at them."""
+    target = str(dbt_target_path(warehouse_path))
+    return {WAREHOUSE_ENV: str(warehouse_path), "DBT_TARGET_PATH": target, "DBT_LOG_PATH": target}
+
+
 def dbt_environment(warehouse_path: Path) -> dict[str, str]:
     """Environment for a dbt subprocess pointed at the warehouse file."""
-    return {**os.environ, **TELEMETRY_OFF, WAREHOUSE_ENV: str(warehouse_path)}
+    return {**os.environ, **TELEMETRY_OFF, **dbt_target_environment(warehouse_path)}
 
 
 def prepare_dagster_home(dagster_home: Path) -> Path:
@@ -51,5 +66,5 @@ def apply_environment(config_path: Path, warehouse_path: Path, dagster_home: Pat
     """Set the variables Dagster code locations and dbt read, in this process and its children."""
     os.environ.update(TELEMETRY_OFF)
     os.environ["LOYALTY_CONFIG"] = str(config_path)
-    os.environ[WAREHOUSE_ENV] = str(warehouse_path)
+    os.environ.update(dbt_target_environment(warehouse_path))
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(dagster_home))

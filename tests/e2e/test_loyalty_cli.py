@@ -202,6 +202,12 @@ def test_run_builds_every_mart_and_says_where(clean: Project):
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
             assert f"marts.{table}" in clean.run.stdout
         assert con.execute("select count(*) from pii.customer_contacts").fetchone()[0] > 0
+    # dbt's manifest and parse state sit beside the warehouse, not in the dbt project, and the
+    # artefacts folder of each successful dbt invocation is gone (none pile up night after night).
+    dbt_target = clean.folder / "dbt_target"
+    assert (dbt_target / "manifest.json").exists()
+    assert (dbt_target / "partial_parse.msgpack").exists()
+    assert [p.name for p in dbt_target.iterdir() if p.is_dir()] == []
 
 
 def guarded_tables(schema: str) -> set[str]:

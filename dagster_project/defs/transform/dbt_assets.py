@@ -8,6 +8,7 @@ folders (staging, intermediate, marts, pii).
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -121,6 +122,17 @@ AFTER_CLV_TAG = "tag:after_clv"
 ANALYTICS_GROUP = "analytics"
 
 
+def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, dbt_vars: dict) -> Iterator:
+    """`dbt build` of the asset's selection, as Dagster events.
+
+    dagster-dbt gives each invocation a folder of artefacts; a nightly schedule would pile them up,
+    so a successful one's is removed (a failed one's stays, with dbt's log, to read).
+    """
+    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    yield from invocation.stream()
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
 def settings_vars(settings: Settings) -> dict:
     """The dbt vars that come from loyalty.yml (the same on every run, so partial parsing holds)."""
     generic = settings.sources.transactions
@@ -152,7 +164,7 @@ def dbt_models(settings: Settings, project: DbtProject):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
         # Marts are rebuilt whole from raw, so they are not partitioned: a run's days need not
         # reach dbt.
-        yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+        yield from dbt_build(dbt, context, dbt_vars)
 
     return _dbt_models
 
@@ -184,7 +196,7 @@ def _dbt_analytics_assets(
     )
     def _dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
         with as_of_environment(context.partition_key):
-            yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+            yield from dbt_build(dbt, context, dbt_vars)
 
     _dbt_analytics.__doc__ = description
     return _dbt_analytics
