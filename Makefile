@@ -33,8 +33,11 @@ browser:  ## install Debian's chromium for the report and UI browser tests (need
 run: setup  ## generate the demo data and run the whole pipeline on it
 	$(BIN)/loyalty demo
 
-test: setup  ## the whole test suite
-	$(BIN)/pytest
+# Two workers (pytest-xdist), one test file each at a time: most of the suite waits on pipeline
+# runs in subprocesses, and a file's module fixtures (a project run once) stay in one worker.
+TEST_WORKERS ?= 2
+test: setup  ## the whole test suite (TEST_WORKERS=2 by default)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup  ## ruff lint and format check
 	$(BIN)/ruff check .
