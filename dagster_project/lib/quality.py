@@ -285,15 +285,23 @@ img { max-height: 3rem; }
 
 
 def make_offline(docs_dir: Path) -> None:
-    """Make every page of the site load only local files."""
+    """Make every page of the site load only local files.
+
+    Only pages written since the last pass are read: a site kept for years holds a page per
+    validation, and every validation of every night calls this.
+    """
     styles = docs_dir / "static" / "styles"
+    marker = styles / "offline.css"  # rewritten on every pass: its time is the last pass's
+    last_pass = marker.stat().st_mtime_ns if marker.exists() else -1
     styles.mkdir(parents=True, exist_ok=True)
-    (styles / "offline.css").write_text(OFFLINE_CSS, encoding="utf-8")
+    marker.write_text(OFFLINE_CSS, encoding="utf-8")
     for sheet in styles.glob("*.css"):
         css = sheet.read_text(encoding="utf-8")
         if _REMOTE_CSS_URL.search(css):
             sheet.write_text(_REMOTE_CSS_URL.sub("none", css), encoding="utf-8")
     for page in docs_dir.rglob("*.html"):
+        if page.stat().st_mtime_ns < last_pass:
+            continue
         html = page.read_text(encoding="utf-8")
         if "offline.css" in html:
             continue

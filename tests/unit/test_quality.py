@@ -1,6 +1,7 @@
 """Great Expectations suites from expectations/, run on DataFrames."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -145,6 +146,25 @@ def test_personal_values_reach_neither_examples_nor_data_docs(tmp_path: Path):
     styles = "".join(p.read_text(encoding="utf-8") for p in docs.rglob("*.css"))
     assert not re.search(r"url\(\s*[\"']?https?://", styles)
     assert "static/styles/offline.css" in text
+
+
+def test_data_docs_pages_made_offline_before_are_not_read_again(tmp_path: Path):
+    path = write_suite(
+        tmp_path, [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "n"}}]
+    )
+    docs = tmp_path / "data_docs"
+    validate_frame(pd.DataFrame({"n": [1]}), path, docs_dir=docs)
+    # A page from an earlier night (older than the last pass) is left as it is, even one that
+    # would be changed: a years-old site is not re-read on every validation.
+    (old_page,) = (docs / "validations").rglob("*.html")
+    cdn = '<html><head><script src="https://cdn.example.org/x.js"></script></head></html>'
+    old_page.write_text(cdn, encoding="utf-8")
+    os.utime(old_page, ns=(0, 0))
+    validate_frame(pd.DataFrame({"n": [2]}), path, docs_dir=docs)
+    assert old_page.read_text(encoding="utf-8") == cdn
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert "static/styles/offline.css" in index
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", index)
 
 
 def test_an_undeclared_or_malformed_parameter_is_refused(tmp_path: Path):
