@@ -374,7 +374,12 @@ def demo(config: str, customers: int, seed: int) -> None:
 def ui(config: str | None, port: int) -> None:
     """Open the Dagster UI for this project on 127.0.0.1."""
     settings = _settings(config)
-    apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
+    apply_environment(
+        settings.config_path,
+        settings.warehouse_path,
+        settings.dagster_home,
+        memory_limit=settings.warehouse.memory_limit,
+    )
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     command = [
         sys.executable,

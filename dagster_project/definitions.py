@@ -88,7 +88,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 path=str(settings.warehouse_path),
                 timezone=settings.timezone,
                 memory_limit=settings.warehouse.memory_limit,
-                threads=settings.warehouse.threads,
             ),
             "dbt": dbt_resource(project),
         },
@@ -101,5 +100,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 def defs() -> dg.Definitions:
     """The code location `dagster dev` loads: loyalty.yml from $LOYALTY_CONFIG or the folder."""
     settings = load_settings()
-    apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
+    apply_environment(
+        settings.config_path,
+        settings.warehouse_path,
+        settings.dagster_home,
+        memory_limit=settings.warehouse.memory_limit,
+    )
     return build_definitions(settings)

@@ -153,7 +153,12 @@ def _execute(
     settings: Settings, runs: list[tuple[str, dict[str, str]]], *, show_progress: bool
 ) -> list[str]:
     """Run the jobs one after the other through the Dagster instance; stop at the first failure."""
-    apply_environment(settings.config_path, settings.warehouse_path, settings.dagster_home)
+    apply_environment(
+        settings.config_path,
+        settings.warehouse_path,
+        settings.dagster_home,
+        memory_limit=settings.warehouse.memory_limit,
+    )
     defs = build_definitions(settings)
     run_config = {"loggers": {"progress": {}}} if show_progress else {}
     # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.

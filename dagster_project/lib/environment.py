@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 WAREHOUSE_ENV = "LOYALTY_WAREHOUSE_PATH"
+MEMORY_LIMIT_ENV = "LOYALTY_DUCKDB_MEMORY_LIMIT"
 
 TELEMETRY_OFF: dict[str, str] = {
     # dbt: no anonymous usage events, no "is there a newer version" request.
@@ -62,9 +63,25 @@ def prepare_dagster_home(dagster_home: Path) -> Path:
     return dagster_home
 
 
-def apply_environment(config_path: Path, warehouse_path: Path, dagster_home: Path) -> None:
+def duckdb_limits_environment(memory_limit: str | None) -> dict[str, str]:
+    """loyalty.yml's DuckDB memory limit for dbt's connection (profiles.yml reads it).
+
+    Without one DuckDB takes 80% of the RAM; past the limit it spills to a folder beside the
+    warehouse file, so a big refresh slows down rather than failing.
+    """
+    return {MEMORY_LIMIT_ENV: memory_limit or "80%"}
+
+
+def apply_environment(
+    config_path: Path,
+    warehouse_path: Path,
+    dagster_home: Path,
+    *,
+    memory_limit: str | None = None,
+) -> None:
     """Set the variables Dagster code locations and dbt read, in this process and its children."""
     os.environ.update(TELEMETRY_OFF)
     os.environ["LOYALTY_CONFIG"] = str(config_path)
     os.environ.update(dbt_target_environment(warehouse_path))
+    os.environ.update(duckdb_limits_environment(memory_limit))
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(dagster_home))

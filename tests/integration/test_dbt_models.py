@@ -25,6 +25,7 @@ import pytest
 from dagster_project.config import settings_from_dict
 from dagster_project.defs.transform.dbt_assets import settings_vars
 from dagster_project.lib.contacts import normalize_email, phone_e164
+from dagster_project.lib.environment import dbt_environment, duckdb_limits_environment
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
 
@@ -788,3 +789,30 @@ def test_who_may_be_contacted_on_the_day(warehouse):
         "ck_1004": "no_consent",
         "sk_7003": "unsubscribed",  # Elena opted in online, then unsubscribed in Mailchimp
     }
+
+
+def test_the_warehouse_memory_limit_of_loyalty_yml_reaches_dbts_duckdb(tmp_path: Path):
+    # A big refresh must stay under the limit the user set (DuckDB spills past it), in dbt too.
+    env = {**dbt_environment(tmp_path / "warehouse.duckdb"), **duckdb_limits_environment("3GB")}
+    shown = subprocess.run(
+        [
+            str(DBT_EXECUTABLE),
+            "show",
+            "--inline",
+            "select current_setting('memory_limit') as memory_limit",
+            "--output",
+            "json",
+            "--quiet",
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr
+    assert json.loads(shown.stdout)["show"] == [{"memory_limit": "2.7 GiB"}]  # 3e9 bytes
