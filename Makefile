@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# uv installs the locked environment; when it is missing it is installed with pip.
+# uv installs the locked environment with every extra (spark: the dbt-on-Spark test needs it);
+# when uv is missing it is installed with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 # Nothing may call the network at run time: telemetry off for dbt, Dagster (dagster.yaml) and GX.
@@ -12,14 +13,14 @@ export DBT_VERSION_CHECK := false
 export GX_ANALYTICS_ENABLED := false
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help setup browser run test lint format bench clean
+.PHONY: help setup browser java run test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(BIN)/loyalty: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --python python3.11
+	$(UV) sync --frozen --all-extras --python python3.11
 	@touch $@
 
 setup: $(BIN)/loyalty  ## create .venv from uv.lock
@@ -29,6 +30,12 @@ browser:  ## install Debian's chromium for the report and UI browser tests (need
 	@command -v chromium >/dev/null 2>&1 || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
+
+# dbt on Spark (the spark extra) runs pyspark in local mode, which needs a Java runtime.
+java:  ## install Debian's Java 17 runtime for the dbt-on-Spark test (needs root)
+	@command -v java >/dev/null 2>&1 || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
 
 run: setup  ## generate the demo data and run the whole pipeline on it
 	$(BIN)/loyalty demo
