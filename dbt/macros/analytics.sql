@@ -11,17 +11,20 @@
 {%- endmacro %}
 
 
-{#- Days expressed in the CLV time unit: D = days, W = days / 7 (as lifetimes with freq_multiplier 7). -#}
+{#- Days expressed in the CLV time unit: D = days, W = days / 7 (as lifetimes with freq_multiplier 7).
+    A double on every engine: Spark divides by a decimal literal in decimal, to 6 places. -#}
 {% macro in_time_unit(days) -%}
     {%- if var('clv_time_unit') == 'W' -%}
-        ({{ days }}) / 7.0
+        cast({{ days }} as {{ loyalty.type_double() }}) / 7
     {%- else -%}
         cast({{ days }} as {{ dbt.type_float() }})
     {%- endif -%}
 {%- endmacro %}
 
 
-{#- The validated RFM scheme (var rfm_scheme) as a relation: r_score, fm_score, rfm_segment. -#}
+{#- The validated RFM scheme (var rfm_scheme) as a relation: r_score, fm_score, rfm_segment.
+    A quote in a segment name ("Can't Lose Them") is escaped as each adapter wants: a backslash on
+    Spark, a doubled quote elsewhere. -#}
 {% macro rfm_scheme_relation() -%}
     {%- set cells = var('rfm_scheme') -%}
     {%- if cells | length != 25 and execute -%}
@@ -31,7 +34,7 @@
     select
         {{ cell['r_score'] | int }} as r_score,
         {{ cell['fm_score'] | int }} as fm_score,
-        '{{ cell['segment'] | replace("'", "''") }}' as rfm_segment
+        '{{ dbt.escape_single_quotes(cell['segment']) }}' as rfm_segment
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
     {%- if cells | length == 0 %}
@@ -46,7 +49,8 @@
 {%- endmacro %}
 
 
-{#- The median of a column (DuckDB and Spark both have median / percentile_approx). -#}
+{#- The median of a column, exact, halfway between the middle values of an even count: DuckDB's
+    median; Spark's median is exact too (percentile_approx would not be). -#}
 {% macro median(column) -%}
     {{ return(adapter.dispatch('median', 'loyalty')(column)) }}
 {%- endmacro %}
@@ -56,5 +60,5 @@
 {%- endmacro %}
 
 {% macro spark__median(column) -%}
-    percentile_approx({{ column }}, 0.5)
+    percentile({{ column }}, 0.5)
 {%- endmacro %}

@@ -8,7 +8,10 @@
 {%- endmacro %}
 
 
-{#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
+{#- numerator / denominator as a double; null when the denominator is 0 or null. Both sides are
+    cast before dividing: Spark divides a decimal by a decimal in decimal, to 6 places, where
+    DuckDB gives a double. -#}
 {% macro ratio(numerator, denominator) -%}
-    cast({{ numerator }} as {{ loyalty.type_double() }}) / nullif({{ denominator }}, 0)
+    cast({{ numerator }} as {{ loyalty.type_double() }})
+        / nullif(cast({{ denominator }} as {{ loyalty.type_double() }}), 0)
 {%- endmacro %}

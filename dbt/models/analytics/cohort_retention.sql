@@ -60,7 +60,8 @@ cohort_months as (
     select
         cohorts.cohort_month,
         cohorts.cohort_customers,
-        month_numbers.generated_number - 1 as months_since_first_purchase,
+        -- A bigint on every engine (Spark's generate_series numbers are 4-byte integers).
+        cast(month_numbers.generated_number - 1 as {{ dbt.type_bigint() }}) as months_since_first_purchase,
         cast({{ dbt.dateadd('month', 'month_numbers.generated_number - 1', 'cohorts.cohort_month') }} as date) as activity_month
     from cohorts
     inner join month_numbers

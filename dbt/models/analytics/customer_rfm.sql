@@ -190,7 +190,7 @@ final as (
             when scored.amount_before < {{ var('tier_cutoffs')['bronze'] }} * scored.all_customers_amount then 'bronze'
             else 'wood'
         end as value_tier,
-        scored.total_net_amount / nullif(scored.all_customers_amount, 0) as revenue_share,
+        {{ loyalty.ratio('scored.total_net_amount', 'scored.all_customers_amount') }} as revenue_share,
         scored.spend_rank,
         scored.spend_rank <= ceiling({{ var('pareto_top_share') }} * scored.customer_count) as is_top_spender
 

@@ -21,8 +21,8 @@ final as (
         {{ var('pareto_top_share') }} as top_customer_share,
         sum(total_net_amount) as revenue_amount,
         sum(case when is_top_spender then total_net_amount else 0 end) as top_revenue_amount,
-        sum(case when is_top_spender then total_net_amount else 0 end)
-            / nullif(sum(total_net_amount), 0) as top_revenue_share
+        {{ loyalty.ratio('sum(case when is_top_spender then total_net_amount else 0 end)', 'sum(total_net_amount)') }}
+            as top_revenue_share
     from rfm
 
 )
