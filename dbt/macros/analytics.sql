@@ -62,3 +62,11 @@
 {% macro spark__median(column) -%}
     percentile({{ column }}, 0.5)
 {%- endmacro %}
+
+
+{#- The median of a money column, to the cent (half away from zero, as to_money). Taken in cents
+    as doubles: whole numbers, so the midpoint of an even count is exact on every engine (DuckDB's
+    decimal median truncates the half cent; Spark's percentile is a double in euros). -#}
+{% macro median_money(column) -%}
+    {{ loyalty.to_money('round(' ~ loyalty.median('cast((' ~ column ~ ') * 100 as ' ~ loyalty.type_double() ~ ')') ~ ') / 100') }}
+{%- endmacro %}

@@ -12,3 +12,15 @@
 {% macro to_money(expression) -%}
     cast(round({{ expression }}, 2) as {{ loyalty.type_money() }})
 {%- endmacro %}
+
+
+{#- amount / count as money, to the cent, half away from zero (null when count is 0 or null).
+    Exact on every engine: DuckDB divides a decimal as a double and Spark as a decimal, and the
+    two round a half cent differently (1.005 as a double is just below it). Here the cents are
+    whole numbers, and round-half-up of cents / count is floor((2 * cents + count) / (2 * count)),
+    a quotient of whole doubles that both engines compute alike. -#}
+{% macro money_per(amount, count) -%}
+    {%- set cents = 'cast((' ~ amount ~ ') * 100 as ' ~ loyalty.type_double() ~ ')' -%}
+    {%- set n = 'cast(nullif(' ~ count ~ ', 0) as ' ~ loyalty.type_double() ~ ')' -%}
+    {{ loyalty.to_money('sign(' ~ cents ~ ') * floor((2 * abs(' ~ cents ~ ') + ' ~ n ~ ') / (2 * ' ~ n ~ ')) / 100') }}
+{%- endmacro %}

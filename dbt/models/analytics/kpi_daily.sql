@@ -171,7 +171,7 @@ final as (
         {{ loyalty.ratio('customer_counts.repeat_customers', 'customer_counts.customers') }} as repeat_purchase_rate,
         {{ loyalty.ratio('order_counts.orders_365d', 'customer_counts.active_customers_365d') }} as purchase_frequency_365d,
         order_counts.orders_30d,
-        {{ loyalty.to_money('order_counts.purchase_30d_amount / nullif(order_counts.valued_orders_30d, 0)') }}
+        {{ loyalty.money_per('order_counts.purchase_30d_amount', 'order_counts.valued_orders_30d') }}
             as average_order_value_30d_amount,
 
         ---------- revenue

@@ -282,8 +282,8 @@ baskets as (
     select
         shown_memberships.group_type,
         shown_memberships.group_name,
-        {{ loyalty.median('purchases.purchase_amount') }} as median_order_value,
-        avg(purchases.purchase_amount) as average_order_value,
+        {{ loyalty.median_money('purchases.purchase_amount') }} as median_order_value_amount,
+        {{ loyalty.money_per('sum(purchases.purchase_amount)', 'count(purchases.purchase_amount)') }} as average_order_value_amount,
         count(*) as orders_count
     from shown_memberships
     inner join purchases
@@ -330,8 +330,8 @@ final as (
         top_categories.top_category_{{ rank }}_spend_share,
         {%- endfor %}
         coalesce(baskets.orders_count, 0) as orders_count,
-        {{ loyalty.to_money('baskets.median_order_value') }} as median_order_value_amount,
-        {{ loyalty.to_money('baskets.average_order_value') }} as average_order_value_amount
+        baskets.median_order_value_amount,
+        baskets.average_order_value_amount
 
     from group_facts
     inner join shown_groups
