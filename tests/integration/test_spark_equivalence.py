@@ -1,0 +1,411 @@
+"""The dbt project on Spark gives the rows it gives on DuckDB.
+
+A small generated pharmacy chain is ingested into a DuckDB warehouse and dbt builds it there as
+the Dagster assets do: everything as of a mid-month day, then the analytics as of the last day,
+with a CLV (a known function of the RFM table) written in between. The raw tables and that CLV
+are handed to Spark (dbt-spark's session method, local mode) as parquet, and the same project
+builds there in the same order. Every table and view dbt builds after staging (intermediate,
+marts, pii, analytics) must hold the same rows on both engines: money to the cent, shares and
+probabilities to 1e-9.
+
+Spark takes about a second a query however small the data (a full build takes minutes), so the
+data are small, each engine builds once for the whole module, and dbt's own generic tests
+(not_null, unique, ...) run on DuckDB only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from dagster_project.config import Settings, settings_from_dict
+from dagster_project.defs.ingest.assets import ingest_context
+from dagster_project.defs.transform.dbt_assets import settings_vars
+from dagster_project.lib.environment import TELEMETRY_OFF, dbt_environment
+from dagster_project.lib.sources.load import load_csv_source
+from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
+from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+from dagster_project.lib.synthetic import generate
+from dagster_project.lib.warehouse import (
+    ALL_RAW_TABLES,
+    CUSTOMER_CLV_COLUMNS,
+    PYTHON_ANALYTICS_TABLES,
+    connect,
+    ensure_ingest_tables,
+)
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+START, END = date(2024, 7, 1), date(2025, 3, 31)
+EARLIER = date(2025, 2, 14)
+# Few customers keep Spark quick; small profile groups still give segment_profiles rows to compare.
+CUSTOMERS = 120
+PROFILE_MIN_GROUP_SIZE = 3
+
+# The CLV of END, as in test_analytics_kpis: a known function of the purchase summary.
+FAKE_CLV_SQL = """
+insert into analytics.customer_clv (as_of_date, customer_key, probability_alive, predicted_clv,
+                                    model, method)
+select as_of_date, customer_key,
+       1.0 / (1 + days_since_last_purchase / 60.0),
+       cast(total_net_amount as double) * 0.37 + frequency * 1.1,
+       'test', 'known function'
+from analytics.customer_rfm
+where as_of_date = ?
+"""
+
+# The schemas compared: everything dbt builds after staging (views over raw, feeding these).
+COMPARED_SCHEMAS = ("intermediate", "marts", "pii", "analytics")
+# Written by Python, not by dbt: customer_clv is an input here, the same rows on both engines.
+NOT_FROM_DBT = set(PYTHON_ANALYTICS_TABLES)
+
+FLOAT_TOLERANCE = 1e-9
+
+
+# --- the DuckDB warehouse ------------------------------------------------------------------------
+
+
+def load_landing(settings: Settings, start: date, end: date) -> None:
+    """Every landing file of [start, end] into raw, by the loaders the ingest assets call."""
+    ctx = ingest_context(settings)
+    con = connect(settings.warehouse_path)
+    try:
+        ensure_ingest_tables(con)
+        for source in FILE_SOURCES:
+            folder = settings.folder_source_dir(source.name)
+            if source.format == "jsonl":
+                load_shopify_customers(con, folder, start, end, ctx)
+            else:
+                load_csv_source(con, source, folder, start, end, ctx)
+        load_shopify_orders(con, settings.folder_source_dir(SHOPIFY_ORDERS.name), start, end, ctx)
+    finally:
+        con.close()
+
+
+def dbt_arguments(
+    command: str, settings: Settings, as_of: date, work_dir: Path, *selection: str
+) -> list[str]:
+    dbt_vars = {
+        **settings_vars(settings),
+        "as_of_date": as_of.isoformat(),
+        "profile_min_group_size": PROFILE_MIN_GROUP_SIZE,
+    }
+    return [
+        command,
+        *selection,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps(dbt_vars),
+    ]
+
+
+def duckdb_build(settings: Settings, as_of: date, work_dir: Path, *selection: str) -> None:
+    result = subprocess.run(
+        [str(DBT_EXECUTABLE), *dbt_arguments("build", settings, as_of, work_dir, *selection)],
+        cwd=DBT_DIR,
+        env=dbt_environment(settings.warehouse_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, f"dbt build on DuckDB failed:\n{result.stdout[-8000:]}"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    folder = tmp_path_factory.mktemp("spark_equivalence")
+    generate(folder / "landing", customers=CUSTOMERS, start=START, end=END, seed=31)
+    return settings_from_dict(
+        {
+            "start_date": START.isoformat(),
+            "landing_dir": str(folder / "landing"),
+            "warehouse": {"path": str(folder / "duckdb" / "warehouse.duckdb")},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(settings: Settings) -> Path:
+    """The warehouse built on DuckDB as the Dagster assets build it: marts, analytics, CLV."""
+    load_landing(settings, START, END)
+    work_dir = settings.warehouse_path.parent
+    duckdb_build(settings, EARLIER, work_dir)
+    duckdb_build(settings, END, work_dir, "--select", "tag:analytics", "--exclude", "tag:after_clv")
+    con = connect(settings.warehouse_path)
+    try:
+        con.execute(FAKE_CLV_SQL, [END])
+    finally:
+        con.close()
+    duckdb_build(settings, END, work_dir, "--select", "tag:after_clv")
+    return settings.warehouse_path
+
+
+# --- the same project on Spark -------------------------------------------------------------------
+
+
+def require_spark() -> None:
+    """Skip without Java or pyspark, with the reason; in CI both are installed, so fail."""
+    reason = None
+    if shutil.which("java") is None:
+        reason = "no Java runtime for Spark (make java installs Debian's)"
+    else:
+        try:
+            import dbt.adapters.spark  # noqa: F401
+            import pyspark  # noqa: F401
+        except ImportError as error:
+            reason = f"the spark extra is not installed (make setup installs it): {error}"
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+# Errors only: Spark's start-up warnings (no native Hadoop, Hive's defaults) say nothing here.
+LOG4J2_PROPERTIES = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = stderr
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local SparkSession that never reaches the network, its metastore in a scratch folder.
+
+    dbt-spark's session method takes this session (SparkSession.builder.getOrCreate) when dbt
+    runs in this process.
+    """
+    require_spark()
+    from pyspark.sql import SparkSession
+
+    scratch = tmp_path_factory.mktemp("spark")
+    (scratch / "log4j2.properties").write_text(LOG4J2_PROPERTIES, encoding="utf-8")
+    java_options = (
+        f"-Dlog4j.configurationFile=file:{scratch / 'log4j2.properties'} "
+        f"-Dderby.system.home={scratch}"
+    )
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("loyalty-spark-equivalence")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.memory", "1g")
+        .config("spark.driver.extraJavaOptions", java_options)
+        # A few thousand rows: one shuffle partition instead of 200 saves most of the run time.
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", str(scratch / "warehouse"))
+        .config(
+            "spark.hadoop.javax.jdo.option.ConnectionURL",
+            f"jdbc:derby:;databaseName={scratch / 'metastore_db'};create=true",
+        )
+        .enableHiveSupport()
+        .getOrCreate()
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+def spark_type(duckdb_type: str) -> str:
+    return "string" if duckdb_type == "VARCHAR" else duckdb_type.lower()
+
+
+def hand_to_spark(spark: Any, warehouse: Path, folder: Path) -> None:
+    """The raw tables and the CLV of the DuckDB warehouse, as Spark tables over parquet copies."""
+    tables = [("raw", source.name, source.raw_columns()) for source in ALL_RAW_TABLES]
+    tables.append(("analytics", "customer_clv", CUSTOMER_CLV_COLUMNS))
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for schema, name, columns in tables:
+            table_folder = folder / schema / name
+            table_folder.mkdir(parents=True)
+            con.execute(
+                f"copy {schema}.{name} to '{table_folder / 'part-0.parquet'}' (format parquet)"
+            )
+            column_list = ", ".join(f"`{column}` {spark_type(kind)}" for column, kind in columns)
+            spark.sql(f"create database if not exists {schema}")
+            spark.sql(
+                f"create table {schema}.{name} ({column_list}) using parquet "
+                f"location '{table_folder}'"
+            )
+    finally:
+        con.close()
+
+
+# dbt's own generic tests (SQL of dbt-spark's) take 40 % of a Spark build and check what the
+# comparison with DuckDB checks anyway; the project's own tests and unit tests run on Spark too.
+DBT_BUILTIN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
+
+
+def spark_dbt(
+    command: str, settings: Settings, as_of: date, work_dir: Path, *selection: str
+) -> None:
+    """dbt on --target spark, in this process: dbt-spark takes the test's SparkSession."""
+    from dbt.cli.main import dbtRunner
+
+    arguments = [
+        *dbt_arguments(command, settings, as_of, work_dir, *selection),
+        "--target",
+        "spark",
+        "--exclude",
+        *(f"test_name:{name}" for name in DBT_BUILTIN_TESTS),
+    ]
+    result = dbtRunner().invoke(arguments)
+    failures = [
+        f"{node.node.unique_id}: {node.message}"
+        for node in (result.result or [])
+        if getattr(node, "status", None) in ("error", "fail")
+    ]
+    assert result.success, f"dbt {command} on Spark failed: {result.exception or failures}"
+
+
+@pytest.fixture(scope="module")
+def spark_warehouse(spark: Any, settings: Settings, duckdb_warehouse: Path) -> Any:
+    """The same project built on Spark from the same raw rows and CLV, in the same order."""
+    work_dir = duckdb_warehouse.parent.parent / "spark_dbt"
+    os.environ.update(TELEMETRY_OFF)
+    hand_to_spark(spark, duckdb_warehouse, work_dir / "raw_parquet")
+    spark_dbt("build", settings, EARLIER, work_dir)
+    # The CLV of END is there from the start; the models of EARLIER read only EARLIER's rows.
+    # Their tests ran on EARLIER's build: END adds a partition to each (the incremental path).
+    spark_dbt("run", settings, END, work_dir, "--select", "tag:analytics")
+    return spark
+
+
+# --- comparing ----------------------------------------------------------------------------------
+
+
+def duckdb_tables(warehouse: Path, schema: str) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Columns and rows of every table and view dbt built in the schema."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = ?",
+                [schema],
+            ).fetchall()
+            if name not in NOT_FROM_DBT
+        ]
+        tables = {}
+        for name in names:
+            cursor = con.execute(f"select * from {schema}.{name}")
+            tables[name] = ([d[0] for d in cursor.description], cursor.fetchall())
+        return tables
+    finally:
+        con.close()
+
+
+def spark_tables(spark: Any, schema: str) -> set[str]:
+    # dbt-spark's incremental models leave session views (<model>__dbt_tmp) that every database lists.
+    return {
+        row.tableName
+        for row in spark.sql(f"show tables in {schema}").collect()
+        if not row.isTemporary and row.tableName not in NOT_FROM_DBT
+    }
+
+
+def spark_rows(spark: Any, table: str, columns: list[str]) -> list[tuple]:
+    """The rows in DuckDB's column order; timestamps as wall-clock times (no time zone)."""
+    frame = spark.table(table)
+    kinds = dict(frame.dtypes)
+    missing = sorted(set(columns) - set(kinds))
+    extra = sorted(set(kinds) - set(columns))
+    assert not missing and not extra, f"{table}: only on DuckDB {missing}, only on Spark {extra}"
+    selected = [
+        f"cast(`{c}` as timestamp_ntz) as `{c}`" if kinds[c] == "timestamp" else f"`{c}`"
+        for c in columns
+    ]
+    return [tuple(row) for row in frame.selectExpr(*selected).collect()]
+
+
+def sort_key(row: tuple) -> tuple:
+    # Floats last, so rows equal but for a float's last bits sort alike on both engines.
+    exact = [v for v in row if not isinstance(v, float)]
+    floats = [v for v in row if isinstance(v, float)]
+    return tuple((v is None, "" if v is None else v) for v in (*exact, *floats))
+
+
+def differs(duckdb_value: Any, spark_value: Any) -> bool:
+    if duckdb_value is None or spark_value is None:
+        return duckdb_value is not spark_value
+    if isinstance(duckdb_value, float) or isinstance(spark_value, float):
+        # A double on one engine and a decimal on the other is a difference too: money is decimal.
+        return not (
+            isinstance(duckdb_value, float)
+            and isinstance(spark_value, float)
+            and math.isclose(
+                duckdb_value, spark_value, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE
+            )
+        )
+    if isinstance(duckdb_value, Decimal) or isinstance(spark_value, Decimal):
+        return not (isinstance(duckdb_value, Decimal) and isinstance(spark_value, Decimal)) or (
+            duckdb_value != spark_value
+        )
+    return duckdb_value != spark_value
+
+
+def table_differences(table: str, columns: list[str], ours: list[tuple], theirs: list[tuple]):
+    """What differs between DuckDB's rows and Spark's, one line per value."""
+    if len(ours) != len(theirs):
+        return [f"{table}: {len(ours)} rows on DuckDB, {len(theirs)} on Spark"]
+    return [
+        f"{table}.{column}: DuckDB {a!r}, Spark {b!r} (row {dict(zip(columns, left, strict=True))})"
+        for left, right in zip(
+            sorted(ours, key=sort_key), sorted(theirs, key=sort_key), strict=True
+        )
+        for column, a, b in zip(columns, left, right, strict=True)
+        if differs(a, b)
+    ]
+
+
+@pytest.mark.parametrize("schema", COMPARED_SCHEMAS)
+def test_spark_builds_the_rows_duckdb_builds(
+    schema: str, duckdb_warehouse: Path, spark_warehouse: Any
+):
+    ours = duckdb_tables(duckdb_warehouse, schema)
+    # An empty table would compare equal whatever the SQL does on Spark.
+    empty = sorted(name for name, (_, rows) in ours.items() if not rows)
+    assert ours and not empty, f"{schema}: no rows on DuckDB in {empty or 'any table'}"
+    assert spark_tables(spark_warehouse, schema) == set(ours), f"{schema}: other tables"
+    differences = [
+        difference
+        for name, (columns, rows) in sorted(ours.items())
+        for difference in table_differences(
+            f"{schema}.{name}",
+            columns,
+            rows,
+            spark_rows(spark_warehouse, f"{schema}.{name}", columns),
+        )
+    ]
+    assert not differences, f"{len(differences)} values differ:\n" + "\n".join(differences[:20])
