@@ -391,8 +391,9 @@ def table_differences(table: str, columns: list[str], ours: list[tuple], theirs:
 
 @pytest.mark.parametrize("schema", COMPARED_SCHEMAS)
 def test_spark_builds_the_rows_duckdb_builds(
-    schema: str, duckdb_warehouse: Path, spark_warehouse: Any
+    schema: str, spark_warehouse: Any, duckdb_warehouse: Path
 ):
+    # spark_warehouse first: without Spark the test stops before the DuckDB build.
     ours = duckdb_tables(duckdb_warehouse, schema)
     # An empty table would compare equal whatever the SQL does on Spark.
     empty = sorted(name for name, (_, rows) in ours.items() if not rows)
