@@ -10,10 +10,7 @@ reading the model under test.
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -23,19 +20,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from dbt_runs import duckdb_build, load_landing, write_fake_clv
 
 from dagster_project.config import Settings, settings_from_dict
-from dagster_project.defs.ingest.assets import ingest_context
 from dagster_project.defs.transform.dbt_assets import settings_vars
-from dagster_project.lib.environment import dbt_environment
-from dagster_project.lib.sources.load import load_csv_source
-from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
-from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 from dagster_project.lib.synthetic import generate
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
-
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 START, END = date(2024, 1, 1), date(2025, 3, 31)
 EARLIER = date(2025, 2, 14)  # mid-month: its month is still in progress
@@ -49,18 +38,6 @@ NEW_TABLES = (
     "segment_profiles",
 )
 
-# The CLV of END: a known function of the purchase summary, written where the CLV asset writes.
-FAKE_CLV_SQL = """
-insert into analytics.customer_clv (as_of_date, customer_key, probability_alive, predicted_clv,
-                                    model, method)
-select as_of_date, customer_key,
-       1.0 / (1 + days_since_last_purchase / 60.0),
-       cast(total_net_amount as double) * 0.37 + frequency * 1.1,
-       'test', 'known function'
-from analytics.customer_rfm
-where as_of_date = ?
-"""
-
 
 @dataclass(frozen=True)
 class Warehouse:
@@ -73,59 +50,14 @@ class Warehouse:
 
     def dbt(self, as_of: date, *selection: str, **extra_vars: object) -> None:
         dbt_vars = {**settings_vars(self.settings), "as_of_date": as_of.isoformat(), **extra_vars}
-        result = subprocess.run(
-            [
-                str(DBT_EXECUTABLE),
-                "build",
-                *selection,
-                "--project-dir",
-                str(DBT_DIR),
-                "--profiles-dir",
-                str(DBT_DIR),
-                "--target-path",
-                str(self.work_dir / "target"),
-                "--log-path",
-                str(self.work_dir / "logs"),
-                "--vars",
-                json.dumps(dbt_vars),
-            ],
-            cwd=DBT_DIR,
-            env=dbt_environment(self.path),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        assert result.returncode == 0, f"dbt build failed:\n{result.stdout[-8000:]}"
+        duckdb_build(self.path, dbt_vars, self.work_dir, *selection)
 
     def analytics(self, as_of: date, *, with_clv: bool) -> None:
         """The analytics of a day as the Dagster assets run them: before the CLV, CLV, after."""
         self.dbt(as_of, "--select", "tag:analytics", "--exclude", "tag:after_clv")
         if with_clv:
-            con = connect(self.path)
-            try:
-                con.execute("delete from analytics.customer_clv where as_of_date = ?", [as_of])
-                con.execute(FAKE_CLV_SQL, [as_of])
-            finally:
-                con.close()
+            write_fake_clv(self.path, as_of)
         self.dbt(as_of, "--select", "tag:after_clv")
-
-
-def load_landing(settings: Settings, start: date, end: date) -> None:
-    """Every landing file of [start, end] into raw, by the loaders the ingest assets call."""
-    ctx = ingest_context(settings)
-    con = connect(settings.warehouse_path)
-    try:
-        ensure_ingest_tables(con)
-        for source in FILE_SOURCES:
-            folder = settings.folder_source_dir(source.name)
-            if source.format == "jsonl":
-                load_shopify_customers(con, folder, start, end, ctx)
-            else:
-                load_csv_source(con, source, folder, start, end, ctx)
-        load_shopify_orders(con, settings.folder_source_dir(SHOPIFY_ORDERS.name), start, end, ctx)
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

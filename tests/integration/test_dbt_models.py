@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from dbt_runs import DBT_DIR, DBT_EXECUTABLE
 
 from dagster_project.config import settings_from_dict
 from dagster_project.defs.transform.dbt_assets import settings_vars
@@ -28,9 +28,6 @@ from dagster_project.lib.contacts import normalize_email, phone_e164
 from dagster_project.lib.environment import dbt_environment, duckdb_limits_environment
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
-
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 D = Decimal
 ts = datetime.fromisoformat

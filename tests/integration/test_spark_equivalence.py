@@ -15,12 +15,9 @@ data are small, each engine builds once for the whole module, and dbt's own gene
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -29,43 +26,23 @@ from typing import Any
 
 import duckdb
 import pytest
+from dbt_runs import dbt_arguments, duckdb_build, load_landing, write_fake_clv
 
 from dagster_project.config import Settings, settings_from_dict
-from dagster_project.defs.ingest.assets import ingest_context
 from dagster_project.defs.transform.dbt_assets import settings_vars
-from dagster_project.lib.environment import TELEMETRY_OFF, dbt_environment
-from dagster_project.lib.sources.load import load_csv_source
-from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
-from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+from dagster_project.lib.environment import TELEMETRY_OFF
 from dagster_project.lib.synthetic import generate
 from dagster_project.lib.warehouse import (
     ALL_RAW_TABLES,
     CUSTOMER_CLV_COLUMNS,
     PYTHON_ANALYTICS_TABLES,
-    connect,
-    ensure_ingest_tables,
 )
-
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
-DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 
 START, END = date(2024, 7, 1), date(2025, 3, 31)
 EARLIER = date(2025, 2, 14)
 # Few customers keep Spark quick; small profile groups still give segment_profiles rows to compare.
 CUSTOMERS = 120
 PROFILE_MIN_GROUP_SIZE = 3
-
-# The CLV of END, as in test_analytics_kpis: a known function of the purchase summary.
-FAKE_CLV_SQL = """
-insert into analytics.customer_clv (as_of_date, customer_key, probability_alive, predicted_clv,
-                                    model, method)
-select as_of_date, customer_key,
-       1.0 / (1 + days_since_last_purchase / 60.0),
-       cast(total_net_amount as double) * 0.37 + frequency * 1.1,
-       'test', 'known function'
-from analytics.customer_rfm
-where as_of_date = ?
-"""
 
 # The schemas compared: everything dbt builds after staging (views over raw, feeding these).
 COMPARED_SCHEMAS = ("intermediate", "marts", "pii", "analytics")
@@ -78,58 +55,12 @@ FLOAT_TOLERANCE = 1e-9
 # --- the DuckDB warehouse ------------------------------------------------------------------------
 
 
-def load_landing(settings: Settings, start: date, end: date) -> None:
-    """Every landing file of [start, end] into raw, by the loaders the ingest assets call."""
-    ctx = ingest_context(settings)
-    con = connect(settings.warehouse_path)
-    try:
-        ensure_ingest_tables(con)
-        for source in FILE_SOURCES:
-            folder = settings.folder_source_dir(source.name)
-            if source.format == "jsonl":
-                load_shopify_customers(con, folder, start, end, ctx)
-            else:
-                load_csv_source(con, source, folder, start, end, ctx)
-        load_shopify_orders(con, settings.folder_source_dir(SHOPIFY_ORDERS.name), start, end, ctx)
-    finally:
-        con.close()
-
-
-def dbt_arguments(
-    command: str, settings: Settings, as_of: date, work_dir: Path, *selection: str
-) -> list[str]:
-    dbt_vars = {
+def dbt_vars(settings: Settings, as_of: date) -> dict:
+    return {
         **settings_vars(settings),
         "as_of_date": as_of.isoformat(),
         "profile_min_group_size": PROFILE_MIN_GROUP_SIZE,
     }
-    return [
-        command,
-        *selection,
-        "--project-dir",
-        str(DBT_DIR),
-        "--profiles-dir",
-        str(DBT_DIR),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--vars",
-        json.dumps(dbt_vars),
-    ]
-
-
-def duckdb_build(settings: Settings, as_of: date, work_dir: Path, *selection: str) -> None:
-    result = subprocess.run(
-        [str(DBT_EXECUTABLE), *dbt_arguments("build", settings, as_of, work_dir, *selection)],
-        cwd=DBT_DIR,
-        env=dbt_environment(settings.warehouse_path),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
-    assert result.returncode == 0, f"dbt build on DuckDB failed:\n{result.stdout[-8000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -150,14 +81,12 @@ def duckdb_warehouse(settings: Settings) -> Path:
     """The warehouse built on DuckDB as the Dagster assets build it: marts, analytics, CLV."""
     load_landing(settings, START, END)
     work_dir = settings.warehouse_path.parent
-    duckdb_build(settings, EARLIER, work_dir)
-    duckdb_build(settings, END, work_dir, "--select", "tag:analytics", "--exclude", "tag:after_clv")
-    con = connect(settings.warehouse_path)
-    try:
-        con.execute(FAKE_CLV_SQL, [END])
-    finally:
-        con.close()
-    duckdb_build(settings, END, work_dir, "--select", "tag:after_clv")
+    warehouse = settings.warehouse_path
+    duckdb_build(warehouse, dbt_vars(settings, EARLIER), work_dir)
+    before_clv = ("--select", "tag:analytics", "--exclude", "tag:after_clv")
+    duckdb_build(warehouse, dbt_vars(settings, END), work_dir, *before_clv)
+    write_fake_clv(warehouse, END)
+    duckdb_build(warehouse, dbt_vars(settings, END), work_dir, "--select", "tag:after_clv")
     return settings.warehouse_path
 
 
@@ -274,7 +203,7 @@ def spark_dbt(
     from dbt.cli.main import dbtRunner
 
     arguments = [
-        *dbt_arguments(command, settings, as_of, work_dir, *selection),
+        *dbt_arguments(command, dbt_vars(settings, as_of), work_dir, *selection),
         "--target",
         "spark",
         "--exclude",
