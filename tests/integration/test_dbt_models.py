@@ -10,7 +10,6 @@ with an unknown sku, and a generic flat-sales file. Each test asserts the marts'
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -20,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dbt_runs import DBT_DIR, DBT_EXECUTABLE
+from dbt_runs import DBT_DIR, DBT_EXECUTABLE, dbt_arguments
 
 from dagster_project.config import settings_from_dict
 from dagster_project.defs.transform.dbt_assets import settings_vars
@@ -411,31 +410,12 @@ def insert_raw(con: duckdb.DuckDBPyConnection, rows_by_table: Mapping[str, list[
 
 def dbt_build(warehouse: Path, work_dir: Path) -> subprocess.CompletedProcess[str]:
     """`dbt build` on the warehouse file, with target and logs in work_dir, no network calls."""
-    env = {
-        **os.environ,
-        "LOYALTY_WAREHOUSE_PATH": str(warehouse),
-        "DO_NOT_TRACK": "1",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_VERSION_CHECK": "false",
-    }
+    # The analytics models are computed as of a day, with the validated RFM scheme.
+    dbt_vars = {**settings_vars(settings_from_dict({})), "as_of_date": "2025-03-31"}
     return subprocess.run(
-        [
-            str(DBT_EXECUTABLE),
-            "build",
-            "--project-dir",
-            str(DBT_DIR),
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(work_dir / "target"),
-            "--log-path",
-            str(work_dir / "logs"),
-            # The analytics models are computed as of a day, with the validated RFM scheme.
-            "--vars",
-            json.dumps({**settings_vars(settings_from_dict({})), "as_of_date": "2025-03-31"}),
-        ],
+        [str(DBT_EXECUTABLE), *dbt_arguments("build", dbt_vars, work_dir)],
         cwd=DBT_DIR,
-        env=env,
+        env=dbt_environment(warehouse),
         capture_output=True,
         text=True,
         check=False,
