@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 import psutil
 import pytest
+from prerequisites import require_chromium
 from warehouse_snapshot import all_tables
 
 from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB
@@ -30,7 +31,6 @@ from dagster_project.lib.processes import processes_in_session
 REPO = Path(__file__).resolve().parents[2]
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 START, END = "2025-03-01", "2025-03-14"
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
 
 
@@ -181,18 +181,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 180
     raise AssertionError(f"nothing served at {url} after {timeout}s")
 
 
-def browser_available() -> None:
-    if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed (make browser installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_freshness(
     production, tmp_path: Path
 ):
-    browser_available()
+    chromium = require_chromium()
     from playwright.sync_api import sync_playwright
 
     project, _ = production
@@ -217,7 +209,7 @@ def test_the_ui_shows_the_pipeline_groups_a_loaded_partition_and_the_marts_fresh
         (dagster_dev,) = [child.pid for child in psutil.Process(ui.pid).children()]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"]
+                executable_path=str(chromium), args=["--headless", "--no-sandbox"]
             )
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             # Dagster invites a first visitor on localhost to its community in a dialog that
