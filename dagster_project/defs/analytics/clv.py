@@ -1,8 +1,8 @@
 """The CLV asset: fit the purchase and spend models as of the partition's day and score everyone.
 
-The fitting lives in `lib/clv`; this asset reads the day's purchase summary (analytics.customer_rfm)
-and purchases (analytics.customer_purchases), calls it, and replaces the day's rows of
-analytics.customer_clv and analytics.clv_model_runs. Its metadata carries the run's model, fit and
+The fitting lives in `lib/clv` (`clv/warehouse.py` reads the day's purchase summary and purchases
+and replaces the day's rows of analytics.customer_clv and analytics.clv_model_runs); this asset
+runs it for the partition's day. Its metadata carries the run's model, fit and
 holdout numbers and the two holdout plots (no customer data).
 """
 
@@ -11,12 +11,11 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 
 from dagster_project.config import Settings
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from dagster_project.lib.clv import ClvParameters, run_clv
-from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
+from dagster_project.lib.clv import ClvParameters
+from dagster_project.lib.clv.warehouse import clv_on_duckdb
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
 CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
@@ -35,16 +34,6 @@ def clv_parameters(settings: Settings) -> ClvParameters:
         horizon_days=clv.horizon_days,
         discount_rate=clv.discount_rate,
     )
-
-
-def _replace_day(con, table: str, columns, frame: pd.DataFrame, as_of: date) -> None:
-    names = [name for name, _ in columns]
-    frame = frame.reindex(columns=names)
-    con.execute(f"delete from analytics.{table} where as_of_date = ?", [as_of])
-    con.register("incoming_rows", frame)
-    casts = ", ".join(f'cast("{name}" as {sql_type})' for name, sql_type in columns)
-    con.execute(f"insert into analytics.{table} select {casts} from incoming_rows")
-    con.unregister("incoming_rows")
 
 
 def _plots_markdown(paths: list[Path]) -> str:
@@ -91,27 +80,11 @@ def customer_clv_asset(
     )
     def _customer_clv(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         as_of = date.fromisoformat(context.partition_key)
+        out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
+        out_dir.mkdir(parents=True, exist_ok=True)
         with warehouse.connect() as con:
-            summary = con.execute(
-                'select customer_key, frequency, recency, t as "T", '
-                "cast(monetary_value as double) as monetary_value, "
-                "cast(total_net_amount as double) as total_spend "
-                "from analytics.customer_rfm where as_of_date = ? order by customer_key",
-                [as_of],
-            ).df()
-            purchases = con.execute(
-                "select customer_key, order_date as date, cast(purchase_amount as double) as amount "
-                "from analytics.customer_purchases where as_of_date = ? "
-                "order by customer_key, order_date, transaction_id",
-                [as_of],
-            ).df()
-            out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
-            out_dir.mkdir(parents=True, exist_ok=True)
-            run = run_clv(params, as_of, transactions=purchases, summary=summary, out_dir=out_dir)
-            scores = run.scores.assign(as_of_date=as_of)
-            runs = pd.DataFrame(run.runs)
-            _replace_day(con, "customer_clv", CUSTOMER_CLV_COLUMNS, scores, as_of)
-            _replace_day(con, "clv_model_runs", CLV_MODEL_RUN_COLUMNS, runs, as_of)
+            run = clv_on_duckdb(con, params, as_of, out_dir)
+        scores, runs = run.scores, run.runs_frame()
         final = runs[runs["stage"] == "final"]
         purchase = final.iloc[0].to_dict() if len(final) else {}
         context.log.info(

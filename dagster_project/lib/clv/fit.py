@@ -29,7 +29,7 @@ from dagster_project.lib.clv.settings import (
     ClvParameters,
     PurchaseModel,
 )
-from dagster_project.lib.clv.summary import validate_summary
+from dagster_project.lib.clv.summary import customer_weights, validate_summary
 
 # (penalizer, tolerance) tried in order until one converges to finite, positive parameters.
 # The unpenalised fit at lifetimes' default tolerance is the estimate we want. A looser tolerance
@@ -93,17 +93,14 @@ class FitResult:
 
 
 def compress(summary: pd.DataFrame) -> pd.DataFrame:
-    """Customers with identical (frequency, recency, T) as one row with a `weight` (their count).
+    """Customers with identical (frequency, recency, T) as one row with a `weight` (their count;
+    rows of an already weighted summary add their weights).
 
     The likelihood of a row times its weight equals the sum over the customers it stands for,
     so fits on the compressed rows give the same estimates.
     """
-    return (
-        summary.groupby(["frequency", "recency", "T"], sort=True)
-        .size()
-        .rename("weight")
-        .reset_index()
-    )
+    weighted = summary.assign(weight=customer_weights(summary))
+    return weighted.groupby(["frequency", "recency", "T"], sort=True)["weight"].sum().reset_index()
 
 
 def quietly(call: Any) -> Any:
@@ -200,7 +197,7 @@ def _usable(fitter: Any) -> str | None:
 
 
 def _insufficient(summary: pd.DataFrame, params: ClvParameters) -> str | None:
-    repeat_buyers = int((summary["frequency"] > 0).sum())
+    repeat_buyers = int(customer_weights(summary)[summary["frequency"].to_numpy() > 0].sum())
     if repeat_buyers < params.min_repeat_buyers:
         return f"{repeat_buyers} repeat buyers, fewer than min_repeat_buyers {params.min_repeat_buyers}"
     history_days = float(summary["T"].max()) * params.days_per_unit
@@ -214,7 +211,7 @@ def _insufficient(summary: pd.DataFrame, params: ClvParameters) -> str | None:
 
 def _uncompressed(summary: pd.DataFrame) -> pd.DataFrame:
     rows = summary[["frequency", "recency", "T"]].astype(float).reset_index(drop=True)
-    return rows.assign(weight=1)
+    return rows.assign(weight=customer_weights(summary))
 
 
 def fit_purchase_model(
@@ -237,7 +234,7 @@ def fit_purchase_model(
     params = params or ClvParameters()
     started = time.perf_counter()
     validate_summary(summary)
-    customers = len(summary)
+    customers = int(customer_weights(summary).sum())
     reason = "no customers" if customers == 0 else _insufficient(summary, params)
     if reason:
         return FitResult(model, "insufficient_data", customers=customers, message=reason)

@@ -23,7 +23,7 @@ from dagster_project.lib.clv.holdout import (
     select_model,
 )
 from dagster_project.lib.clv.plots import holdout_plots
-from dagster_project.lib.clv.score import score_customers
+from dagster_project.lib.clv.score import Population, score_customers
 from dagster_project.lib.clv.settings import PURCHASE_MODELS, ClvParameters, PurchaseModel
 from dagster_project.lib.clv.spend import fit_spend_model
 from dagster_project.lib.clv.summary import summarize
@@ -122,20 +122,34 @@ def run_record(
     }
 
 
-def run_clv(
+@dataclass(frozen=True)
+class ClvFits:
+    """What `fit_clv` produced: the chosen model's fits, one record per fit, plot files, and
+    what scoring takes from everyone (`population`); no scores yet."""
+
+    model: PurchaseModel
+    purchase_fit: FitResult
+    spend_fit: FitResult
+    population: Population = field(repr=False)
+    runs: list[dict[str, Any]] = field(repr=False)
+    plots: list[Path] = field(default_factory=list)
+    holdout: dict[str, HoldoutResult] = field(default_factory=dict, repr=False)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def fit_clv(
     params: ClvParameters,
     as_of: date,
     *,
     transactions: pd.DataFrame | None = None,
     summary: pd.DataFrame | None = None,
     out_dir: Path | None = None,
-) -> ClvRun:
-    """Validate, fit and score as of `as_of`.
+) -> ClvFits:
+    """Validate on the holdout and fit as of `as_of`; `run_clv` describes the arguments.
 
-    `summary` (lifetimes' columns + customer_key, optional total_spend, in `params.time_unit`)
-    is what gets fitted and scored; without it it is built from `transactions` (customer_key,
-    date, optional amount). The holdout check needs `transactions` and `holdout_days > 0`; with
-    `model: auto` it picks the model (lowest holdout MAE). Plots go to `out_dir` when given.
+    `summary` may be compressed (a `weight` column): what is fitted are compressed rows anyway,
+    so the fits come out the same. Scoring is left to the caller (`score_customers` here, or
+    partition by partition where the customers are, as on Spark).
     """
     if summary is None and transactions is None:
         raise ValueError("run_clv needs transactions or a purchase summary")
@@ -153,13 +167,7 @@ def run_clv(
     fitting = time.perf_counter()
     purchase_fit = fit_purchase_model(summary, chosen, params)
     spend_fit = fit_spend_model(summary, params)
-    scoring = time.perf_counter()
-    scores = score_customers(summary, purchase_fit, spend_fit, params, as_of)
-    seconds = {
-        "holdout": fitting - started,
-        "fit": scoring - fitting,
-        "score": time.perf_counter() - scoring,
-    }
+    seconds = {"holdout": fitting - started, "fit": time.perf_counter() - fitting}
 
     runs = [
         run_record(c.fit, as_of=as_of, stage="calibration", params=params, holdout=c)
@@ -179,13 +187,47 @@ def run_clv(
     plots = (
         holdout_plots(checks[chosen], out_dir) if out_dir is not None and chosen in checks else []
     )
-    return ClvRun(
+    return ClvFits(
         chosen,
-        scores,
-        runs,
-        plots,
         purchase_fit,
         spend_fit,
+        Population.of(summary),
+        runs,
+        plots,
         checks,
         {part: round(value, 3) for part, value in seconds.items()},
+    )
+
+
+def run_clv(
+    params: ClvParameters,
+    as_of: date,
+    *,
+    transactions: pd.DataFrame | None = None,
+    summary: pd.DataFrame | None = None,
+    out_dir: Path | None = None,
+) -> ClvRun:
+    """Validate, fit and score as of `as_of`.
+
+    `summary` (lifetimes' columns + customer_key, optional total_spend, in `params.time_unit`)
+    is what gets fitted and scored; without it it is built from `transactions` (customer_key,
+    date, optional amount). The holdout check needs `transactions` and `holdout_days > 0`; with
+    `model: auto` it picks the model (lowest holdout MAE). Plots go to `out_dir` when given.
+    """
+    if summary is None and transactions is not None:
+        summary = summarize(transactions, as_of, params.time_unit)
+    fits = fit_clv(params, as_of, transactions=transactions, summary=summary, out_dir=out_dir)
+    scoring = time.perf_counter()
+    scores = score_customers(
+        summary, fits.purchase_fit, fits.spend_fit, params, as_of, fits.population
+    )
+    return ClvRun(
+        fits.model,
+        scores,
+        fits.runs,
+        fits.plots,
+        fits.purchase_fit,
+        fits.spend_fit,
+        fits.holdout,
+        {**fits.seconds, "score": round(time.perf_counter() - scoring, 3)},
     )

@@ -18,6 +18,7 @@ Output columns (one row per `customer_key`, in the summary's order):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -31,7 +32,7 @@ from dagster_project.lib.clv.predict import (
     days_to_first_expected_purchase,
 )
 from dagster_project.lib.clv.settings import SPEND_MODEL, ClvParameters
-from dagster_project.lib.clv.summary import validate_summary
+from dagster_project.lib.clv.summary import customer_weights, validate_summary
 
 # Future spend is discounted at the end of each 30-day period, like lifetimes'
 # `customer_lifetime_value` does per month: a purchase somewhere in the period counts as at its
@@ -76,7 +77,49 @@ def _clv_per_purchase_stream(
     return total
 
 
-def _spend(summary: pd.DataFrame, spend_fit: FitResult | None) -> tuple[np.ndarray, str]:
+def _amounts(summary: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in summary.columns:
+        return np.full(len(summary), np.nan)
+    return pd.to_numeric(summary[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray, keep: np.ndarray) -> float:
+    return float(np.average(values[keep], weights=weights[keep])) if keep.any() else float("nan")
+
+
+@dataclass(frozen=True)
+class Population:
+    """What a customer's scores take from everyone, not only from their own history: the
+    heuristic's pooled purchase rate and the spend heuristic's means.
+
+    Computed once from the whole summary (or its compressed rows), it lets any slice of the
+    customers be scored on its own (Spark scores partitions) and get the numbers the whole
+    would. NaN means: nobody to take a mean over.
+    """
+
+    heuristic: HeuristicPredictor
+    mean_repeat_spend: float  # over repeat buyers with a positive mean spend
+    mean_purchase_value: float  # total spend / purchases, over customers who spent
+
+    @classmethod
+    def of(cls, summary: pd.DataFrame) -> Population:
+        weights = customer_weights(summary)
+        x = summary["frequency"].to_numpy(dtype=float)
+        age = summary["T"].to_numpy(dtype=float)
+        m = _amounts(summary, "monetary_value")
+        per_purchase = _amounts(summary, "total_spend") / (x + 1.0)
+        with np.errstate(invalid="ignore"):
+            own, spent = (x > 0) & (m > 0), per_purchase > 0
+        return cls(
+            heuristic=HeuristicPredictor.from_summary(x, age, weights),
+            mean_repeat_spend=_weighted_mean(m, weights, own),
+            mean_purchase_value=_weighted_mean(per_purchase, weights, spent),
+        )
+
+
+def _spend(
+    summary: pd.DataFrame, spend_fit: FitResult | None, population: Population
+) -> tuple[np.ndarray, str]:
     """Predicted spend per purchase and how it was obtained.
 
     Heuristic (Gamma-Gamma insufficient or failed, amounts present): the customer's own mean
@@ -86,25 +129,20 @@ def _spend(summary: pd.DataFrame, spend_fit: FitResult | None) -> tuple[np.ndarr
     """
     n = len(summary)
     x = summary["frequency"].to_numpy(dtype=float)
-    if "monetary_value" in summary.columns:
-        m = pd.to_numeric(summary["monetary_value"], errors="coerce").to_numpy(dtype=float)
-    else:
-        m = np.full(n, np.nan)
-    own = (x > 0) & (m > 0)
+    m = _amounts(summary, "monetary_value")
+    with np.errstate(invalid="ignore"):
+        own = (x > 0) & (m > 0)
     if spend_fit is not None and spend_fit.ok:
         p, q, v = (spend_fit.params[k] for k in ("p", "q", "v"))
-        population = p * v / (q - 1.0)
+        mean = p * v / (q - 1.0)
         weight = np.where(own, p * x / (p * x + q - 1.0), 0.0)
-        return (1.0 - weight) * population + weight * np.where(own, m, 0.0), "model"
+        return (1.0 - weight) * mean + weight * np.where(own, m, 0.0), "model"
     if spend_fit is not None and spend_fit.status == "no_spend_data":
         return np.full(n, np.nan), "none"
-    if own.any():
-        return np.where(own, m, m[own].mean()), "heuristic"
-    if "total_spend" in summary.columns:
-        per_purchase = summary["total_spend"].to_numpy(dtype=float) / (x + 1.0)
-        positive = per_purchase > 0
-        if positive.any():
-            return np.full(n, per_purchase[positive].mean()), "heuristic"
+    if np.isfinite(population.mean_repeat_spend):
+        return np.where(own, m, population.mean_repeat_spend), "heuristic"
+    if np.isfinite(population.mean_purchase_value):
+        return np.full(n, population.mean_purchase_value), "heuristic"
     return np.full(n, np.nan), "none"
 
 
@@ -135,8 +173,13 @@ def score_customers(
     spend_fit: FitResult | None,
     params: ClvParameters,
     as_of: date,
+    population: Population | None = None,
 ) -> pd.DataFrame:
     """One row of CLV scores per customer of `summary` (see the module docstring for columns).
+
+    `population` (`Population.of` the whole summary by default) carries what scores take from
+    everyone, so a slice of the customers scored with the whole's population gets the whole's
+    numbers.
 
     `summary` is in `params.time_unit`, as `purchase_fit` was fitted. When `purchase_fit` is not
     ok the purchase columns come from `HeuristicPredictor` and `method` says 'heuristic'; so do
@@ -149,8 +192,8 @@ def score_customers(
     x = rows["frequency"].to_numpy()
     rec = rows["recency"].to_numpy()
     age = rows["T"].to_numpy()
-    weight = np.bincount(codes, minlength=len(rows)).astype(float)
-    heuristic = HeuristicPredictor.from_summary(x, age, weight)
+    population = population or Population.of(summary)
+    heuristic = population.heuristic
     predictor = ModelPredictor(purchase_fit) if purchase_fit.ok else heuristic
     columns = _purchase_columns(predictor, x, rec, age, params)
     finite = np.logical_and.reduce([np.isfinite(v) for k, v in columns.items() if k != "next_days"])
@@ -168,7 +211,7 @@ def score_customers(
     out["expected_next_purchase_date"] = as_of_ts + pd.to_timedelta(
         columns["next_days"][codes], unit="D"
     )
-    spend, spend_method = _spend(summary, spend_fit)
+    spend, spend_method = _spend(summary, spend_fit, population)
     out["predicted_spend_per_purchase"] = spend
     out["predicted_clv"] = columns["stream"][codes] * spend
     out["historic_clv"] = (

@@ -17,6 +17,7 @@ from dagster_project.lib.clv.fit import (
     quietly,
 )
 from dagster_project.lib.clv.settings import SPEND_MODEL, ClvParameters
+from dagster_project.lib.clv.summary import customer_weights
 
 
 def _spend_rows(summary: pd.DataFrame) -> pd.DataFrame:
@@ -26,13 +27,14 @@ def _spend_rows(summary: pd.DataFrame) -> pd.DataFrame:
     else:
         m = pd.Series(np.nan, index=summary.index)
     keep = (summary["frequency"] > 0) & (m > 0)
-    buyers = pd.DataFrame({"frequency": summary.loc[keep, "frequency"], "monetary_value": m[keep]})
-    return (
-        buyers.groupby(["frequency", "monetary_value"], sort=True)
-        .size()
-        .rename("weight")
-        .reset_index()
+    buyers = pd.DataFrame(
+        {
+            "frequency": summary.loc[keep, "frequency"],
+            "monetary_value": m[keep],
+            "weight": customer_weights(summary)[keep.to_numpy()],
+        }
     )
+    return buyers.groupby(["frequency", "monetary_value"], sort=True)["weight"].sum().reset_index()
 
 
 def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) -> FitResult:

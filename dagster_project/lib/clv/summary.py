@@ -19,6 +19,16 @@ from dagster_project.lib.clv.settings import DAYS_PER_UNIT
 
 SUMMARY_COLUMNS = ("customer_key", "frequency", "recency", "T")
 TRANSACTION_COLUMNS = ("customer_key", "date")
+# A summary row may stand for several customers with the same numbers: a summary compressed where
+# it is kept (Spark), so that fits and population figures need not move one row per customer.
+WEIGHT_COLUMN = "weight"
+
+
+def customer_weights(summary: pd.DataFrame) -> np.ndarray:
+    """How many customers each summary row stands for (1 each without a `weight` column)."""
+    if WEIGHT_COLUMN in summary.columns:
+        return summary[WEIGHT_COLUMN].to_numpy(dtype=np.int64)
+    return np.ones(len(summary), dtype=np.int64)
 
 
 def _local_day(values: pd.Series) -> pd.Series:

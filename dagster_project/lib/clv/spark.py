@@ -1,0 +1,141 @@
+"""The day's CLV on Spark: the customers stay where they are, only compressed rows move.
+
+The same steps as on DuckDB (`clv/warehouse.py`, the same SQL), arranged for a cluster:
+- the purchase summary is compressed on Spark to distinct (frequency, recency, T, spend) rows
+  with a weight, and the fits run on the driver on those rows (what a fit uses anyway);
+- the holdout check takes the day's purchases to the driver, as on DuckDB;
+- scoring runs batch by batch where the customers are (`mapInPandas`), each batch with the
+  population figures of the whole (`Population`), so every customer's scores equal DuckDB's;
+- the day's partition of analytics.customer_clv and analytics.clv_model_runs is overwritten
+  (tables partitioned by as_of_date; created on first use).
+
+pyspark is imported only here (the optional `spark` extra).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dagster_project.lib.clv.run import ClvFits, fit_clv
+from dagster_project.lib.clv.score import score_customers
+from dagster_project.lib.clv.settings import ClvParameters
+from dagster_project.lib.clv.summary import WEIGHT_COLUMN
+from dagster_project.lib.clv.warehouse import purchases_sql, summary_sql
+from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
+
+CUSTOMER_CLV_TABLE = "analytics.customer_clv"
+CLV_MODEL_RUNS_TABLE = "analytics.clv_model_runs"
+COMPRESSED_ON = ("frequency", "recency", "T", "monetary_value", "total_spend")
+_SPARK_TYPES = {"VARCHAR": "string"}
+
+
+def spark_type(sql_type: str) -> str:
+    """The Spark SQL type of one of our DuckDB column types (VARCHAR is Spark's string)."""
+    return _SPARK_TYPES.get(sql_type, sql_type.lower())
+
+
+def ensure_day_table(spark: Any, table: str, columns: Iterable[tuple[str, str]]) -> None:
+    """`table` as parquet partitioned by as_of_date, if it does not exist yet."""
+    schema = table.split(".")[0]
+    spark.sql(f"create database if not exists {schema}")
+    column_list = ", ".join(f"`{name}` {spark_type(kind)}" for name, kind in columns)
+    spark.sql(
+        f"create table if not exists {table} ({column_list}) using parquet "
+        "partitioned by (as_of_date)"
+    )
+
+
+def overwrite_day(spark: Any, table: str, frame: Any) -> None:
+    """Replace the partitions `frame` holds (one as_of_date) and leave the others alone."""
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    # insertInto matches columns by position: the table's order (partition column last).
+    frame.select(*spark.table(table).columns).write.insertInto(table, overwrite=True)
+
+
+def compressed_summary(summary: Any) -> pd.DataFrame:
+    """The Spark summary as distinct rows with a `weight` (how many customers each stands for),
+    in a fixed order, each with a made-up unique customer_key (no customer is named)."""
+    rows = (
+        summary.groupBy(*COMPRESSED_ON)
+        .count()
+        .withColumnRenamed("count", WEIGHT_COLUMN)
+        .orderBy(*COMPRESSED_ON)
+        .toPandas()
+    )
+    return rows.assign(customer_key=[f"row{i}" for i in range(len(rows))])
+
+
+def _python_value(value: Any, sql_type: str) -> Any:
+    """A pandas cell as the Python value Spark's column type takes (None for missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if sql_type == "DATE":
+        return value.date() if isinstance(value, datetime) else value
+    if sql_type in ("INTEGER", "BIGINT"):
+        return int(value)
+    if sql_type == "DOUBLE":
+        return float(value)
+    if sql_type == "BOOLEAN":
+        return bool(value)
+    return str(value)
+
+
+def _schema(columns: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"`{name}` {spark_type(kind)}" for name, kind in columns)
+
+
+def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: date) -> Any:
+    """customer_clv rows of every customer of the Spark summary, scored batch by batch."""
+    columns = list(CUSTOMER_CLV_COLUMNS)
+    names = [name for name, _ in columns]
+    dates = [name for name, kind in columns if kind == "DATE"]
+
+    def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if batch.empty:
+                continue
+            scores = score_customers(
+                batch, fits.purchase_fit, fits.spend_fit, params, as_of, fits.population
+            )
+            for name in dates:  # Spark's date columns take datetime.date (None when missing)
+                scores[name] = [_python_value(day, "DATE") for day in scores[name]]
+            yield scores.reindex(columns=names)
+
+    return summary.mapInPandas(score, _schema(columns))
+
+
+def clv_on_spark(spark: Any, params: ClvParameters, as_of: date, out_dir: Path | None) -> ClvFits:
+    """The CLV of `as_of` from the Spark tables into them (see the module docstring)."""
+    for table, columns in (
+        (CUSTOMER_CLV_TABLE, CUSTOMER_CLV_COLUMNS),
+        (CLV_MODEL_RUNS_TABLE, CLV_MODEL_RUN_COLUMNS),
+    ):
+        ensure_day_table(spark, table, columns)
+    summary = spark.sql(summary_sql(as_of))
+    purchases = spark.sql(purchases_sql(as_of)).toPandas()
+    fits = fit_clv(
+        params,
+        as_of,
+        transactions=purchases,
+        summary=compressed_summary(summary),
+        out_dir=out_dir,
+    )
+    overwrite_day(spark, CUSTOMER_CLV_TABLE, score_on_spark(summary, fits, params, as_of))
+    runs = pd.DataFrame(fits.runs).reindex(columns=[name for name, _ in CLV_MODEL_RUN_COLUMNS])
+    rows = [
+        [
+            _python_value(value, kind)
+            for value, (_, kind) in zip(row, CLV_MODEL_RUN_COLUMNS, strict=True)
+        ]
+        for row in runs.itertuples(index=False)
+    ]
+    overwrite_day(
+        spark, CLV_MODEL_RUNS_TABLE, spark.createDataFrame(rows, _schema(CLV_MODEL_RUN_COLUMNS))
+    )
+    return fits
