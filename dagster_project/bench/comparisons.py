@@ -100,9 +100,12 @@ def quintile_score(values: pd.Series) -> pd.Series:
 
 def pandas_rfm(purchases: pd.DataFrame, as_of: date, scheme: pd.DataFrame) -> pd.DataFrame:
     """RFM scores and segments the way a notebook computes them, with our rules."""
-    days = purchases.groupby(["customer_key", "order_date"], as_index=False)["amount"].sum()
+    # Money in whole cents: float sums of the same amounts in another order can differ in the
+    # last bit, and a tie broken that way moves a customer across a quintile boundary.
+    cents = purchases.assign(cents=(purchases["amount"] * 100).round().astype("int64"))
+    days = cents.groupby(["customer_key", "order_date"], as_index=False)["cents"].sum()
     per = days.groupby("customer_key").agg(
-        last=("order_date", "max"), days=("order_date", "size"), total=("amount", "sum")
+        last=("order_date", "max"), days=("order_date", "size"), total=("cents", "sum")
     )
     since_last = (pd.Timestamp(as_of) - pd.to_datetime(per["last"])).dt.days
     rfm = pd.DataFrame(

@@ -83,10 +83,18 @@ def judge(result: dict) -> list[dict[str, Any]]:
     """One verdict per target: met, missed (by how much), or not at this size."""
     verdicts = []
     for target in TARGETS:
-        if not target.applies(result):
-            verdicts.append({"target": target.name, "text": target.text, "verdict": "not at size"})
-            continue
         value, limit = float(target.measured(result)), float(target.limit(result))
+        if not target.applies(result):
+            # What this size measured still tells something; it just proves nothing at size.
+            verdicts.append(
+                {
+                    "target": target.name,
+                    "text": target.text,
+                    "measured": round(value, 3),
+                    "verdict": f"not at size ({value:.1f}{target.unit} at this size)",
+                }
+            )
+            continue
         met = value >= limit if target.higher_is_better else value < limit
         if met:
             verdict = "met"

@@ -76,9 +76,12 @@ def test_targets_are_judged_at_their_size_and_say_by_how_much_they_are_missed():
     assert at_scale["full_refresh"] == "met"
     assert at_scale["peak_memory"] == "missed: 13.0GB, 1.1× over"
     assert at_scale["daily_run"] == "missed: 90.0s, 1.5× over"
-    assert at_scale["demo"] == "not at size"
+    # Below its size a target is not judged, but what this size measured is shown.
+    assert at_scale["demo"] == "not at size (610.0s at this size)"
     small = verdicts(result(2_000, 120))
-    assert small["full_refresh"] == small["clv_fit"] == small["peak_memory"] == "not at size"
+    assert small["full_refresh"] == "not at size (600.0s at this size)"
+    assert small["clv_fit"] == "not at size (45.0s at this size)"
+    assert small["peak_memory"] == "not at size (13.0GB at this size)"
     # The summary target depends on the rows compared, not on the customers.
     assert small["summary_speedup"].startswith("missed")
     demo = verdicts(result(20_000, 731))
@@ -137,3 +140,19 @@ def test_pandas_rfm_scores_by_percent_rank_with_ties_sharing_a_score():
     assert rfm.loc["c", ["r_score", "f_score", "m_score"]].tolist() == [5, 5, 3]
     assert rfm.loc["b", "m_score"] == 5
     assert rfm.loc["c", "rfm_segment"] == "R5FM4"
+
+
+def test_pandas_rfm_ties_equal_money_however_the_cents_add_up():
+    # 0.1 + 0.2 is not 0.3 in floating point: summed as floats, x would rank above y.
+    purchases = pd.DataFrame(
+        {
+            "customer_key": ["x", "x", "y", "z"],
+            "order_date": pd.to_datetime(["2025-01-01", "2025-01-02", "2025-01-01", "2025-01-01"]),
+            "amount": [0.1, 0.2, 0.3, 0.3],
+        }
+    )
+    scheme = pd.DataFrame(
+        [{"r_score": r, "fm_score": fm, "segment": "s"} for r in range(1, 6) for fm in range(1, 6)]
+    )
+    rfm = pandas_rfm(purchases, pd.Timestamp("2025-03-31").date(), scheme).set_index("customer_key")
+    assert rfm.loc["x", "m_score"] == rfm.loc["y", "m_score"] == rfm.loc["z", "m_score"] == 1
