@@ -110,8 +110,19 @@ def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: da
     return summary.mapInPandas(score, _schema(columns))
 
 
-def clv_on_spark(spark: Any, params: ClvParameters, as_of: date, out_dir: Path | None) -> ClvFits:
-    """The CLV of `as_of` from the Spark tables into them (see the module docstring)."""
+def clv_on_spark(
+    spark: Any,
+    params: ClvParameters,
+    as_of: date,
+    out_dir: Path | None,
+    *,
+    score_partitions: int | None = None,
+) -> ClvFits:
+    """The CLV of `as_of` from the Spark tables into them (see the module docstring).
+
+    `score_partitions` spreads the scoring over that many partitions (by default, however
+    Spark reads analytics.customer_rfm).
+    """
     for table, columns in (
         (CUSTOMER_CLV_TABLE, CUSTOMER_CLV_COLUMNS),
         (CLV_MODEL_RUNS_TABLE, CLV_MODEL_RUN_COLUMNS),
@@ -126,7 +137,8 @@ def clv_on_spark(spark: Any, params: ClvParameters, as_of: date, out_dir: Path |
         summary=compressed_summary(summary),
         out_dir=out_dir,
     )
-    overwrite_day(spark, CUSTOMER_CLV_TABLE, score_on_spark(summary, fits, params, as_of))
+    customers = summary if score_partitions is None else summary.repartition(score_partitions)
+    overwrite_day(spark, CUSTOMER_CLV_TABLE, score_on_spark(customers, fits, params, as_of))
     runs = pd.DataFrame(fits.runs).reindex(columns=[name for name, _ in CLV_MODEL_RUN_COLUMNS])
     rows = [
         [
