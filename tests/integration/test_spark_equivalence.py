@@ -183,7 +183,25 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         yield session
     finally:
-        session.stop()
+        stop_with_jvm(session)
+
+
+def stop_with_jvm(session: Any) -> None:
+    """Stop the session and its JVM. session.stop() alone leaves the JVM (1.5 GB) running for
+    the rest of the test process; it exits when its stdin closes (PySpark's launcher sees to it)."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    session.stop()
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if process is not None and process.stdin is not None:
+        process.stdin.close()
+        process.wait(timeout=60)
 
 
 def hand_to_spark(spark: Any, warehouse: Path, folder: Path) -> None:

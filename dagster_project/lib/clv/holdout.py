@@ -17,6 +17,7 @@ from dagster_project.lib.clv.fit import FitResult, fit_purchase_model
 from dagster_project.lib.clv.predict import ModelPredictor, predictor_for
 from dagster_project.lib.clv.settings import PURCHASE_MODELS, ClvParameters, PurchaseModel
 from dagster_project.lib.clv.summary import purchase_days, summarize
+from dagster_project.lib.frames import is_in
 
 # `auto` keeps the model with the lowest mean absolute error per customer: it judges each
 # customer's forecast (what the scores are used for), and unlike RMSE it is not dominated by a
@@ -147,7 +148,7 @@ def evaluate_holdout(
     first_purchase = pd.Series(
         summary["first_purchase_date"].to_numpy(), index=summary["customer_key"].to_numpy()
     )
-    known = pd.concat([calibration, holdout[holdout["customer_key"].isin(first_purchase.index)]])
+    known = pd.concat([calibration, holdout[is_in(holdout["customer_key"], first_purchase.index)]])
     return HoldoutResult(
         model=model,
         fit=fit,

@@ -30,6 +30,7 @@ from dagster_project.lib.exports.files import (
     split_csv,
 )
 from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS, ExportProfile
+from dagster_project.lib.frames import is_in
 
 # The analytics of a day that segment rules (and `where` conditions) may use.
 SEGMENT_BASE_SQL = """
@@ -152,25 +153,29 @@ def suppressed_people(
     if previous_day is None:
         return pd.DataFrame(columns=["customer_key", "email", "reason"])
     before = contactability(con, previous_day)
-    sent_before = set(
-        con.execute(
-            "select customer_key from analytics.campaign_members "
-            "where campaign = $campaign and as_of_date = $day and not is_control",
-            {"campaign": campaign, "day": previous_day},
-        ).df()["customer_key"]
+    sent_before = con.execute(
+        "select customer_key from analytics.campaign_members "
+        "where campaign = $campaign and as_of_date = $day and not is_control",
+        {"campaign": campaign, "day": previous_day},
+    ).df()["customer_key"]
+    keys = before["customer_key"]
+    left = is_in(keys, sent_before) & ~is_in(keys, treated)
+    contactable_now = today.loc[today["is_contactable"].astype(bool), "customer_key"]
+    withdrew = before["is_contactable"].astype(bool).to_numpy() & ~is_in(keys, contactable_now)
+    chosen = before[(left | withdrew) & before["email_normalized"].notna().to_numpy()]
+    # Why they may not be mailed now: today's reason, "erased" when gone from today's people,
+    # "left_segment" when they still could be contacted (they only left the segment).
+    reasons = today.set_index("customer_key")["not_contactable_reason"]
+    reason = chosen["customer_key"].map(reasons).astype(object)
+    reason = reason.where(reason.map(lambda r: isinstance(r, str)), "left_segment")
+    reason = reason.where(is_in(chosen["customer_key"], today["customer_key"]), "erased")
+    return pd.DataFrame(
+        {
+            "customer_key": chosen["customer_key"].to_numpy(),
+            "email": chosen["email_normalized"].to_numpy(),
+            "reason": reason.to_numpy(),
+        }
     )
-    now = today.set_index("customer_key")
-    contactable_before = set(before.loc[before["is_contactable"], "customer_key"])
-    contactable_now = set(now.index[now["is_contactable"]])
-    rows = []
-    for key, email in before[["customer_key", "email_normalized"]].itertuples(index=False):
-        left = key in sent_before and key not in treated
-        withdrew = key in contactable_before and key not in contactable_now
-        if not (left or withdrew) or pd.isna(email):
-            continue
-        reason = now["not_contactable_reason"].get(key) if key in now.index else "erased"
-        rows.append((key, email, reason if isinstance(reason, str) else "left_segment"))
-    return pd.DataFrame(rows, columns=["customer_key", "email", "reason"])
 
 
 def _replace_rows(con, table: str, frame: pd.DataFrame, where: str, params: dict) -> None:
@@ -214,10 +219,10 @@ def export_day(
     """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
     summary = ExportSummary(as_of)
     today = contactability(con, as_of)
-    contactable = set(today.loc[today["is_contactable"], "customer_key"])
+    contactable = today.loc[today["is_contactable"].astype(bool), "customer_key"]
     for name, rule in exports.segments.items():
         members = segment_members(con, name, rule, as_of)
-        members = members[members["customer_key"].isin(contactable)].reset_index(drop=True)
+        members = members[is_in(members["customer_key"], contactable)].reset_index(drop=True)
         previous = con.execute(
             "select customer_key, bool_or(is_control) as is_control "
             "from analytics.campaign_members where campaign = $campaign and as_of_date < $as_of "
