@@ -2,8 +2,8 @@
 measurement window after it has passed.
 
 On day D the results of the export made `window_days` before D are computed: per group, its
-members' purchases placed after the export day and by D (non-prescription value, net of returns),
-summed in SQL to sufficient statistics; the lift and its intervals come from `lift.py`. One row
+members' purchases placed after the export day and by D (non-prescription value, net of the
+returns made by D), summed in SQL to sufficient statistics; the lift and its intervals come from `lift.py`. One row
 per campaign and export day, written as of D; a daily run adds each wave's row the day its window
 closes, and a backfill of D computes the same row again.
 """
@@ -25,15 +25,27 @@ wave as (
     where campaign = $campaign and as_of_date = $export_date
 ),
 
+-- Each order's non-prescription value net of the returns made by the window's end: a return
+-- made later is not known on that day (a backfill of the day must see what the day saw).
+orders as (
+    select
+        customer_key,
+        transaction_id,
+        cast(min(ordered_at) as date) as order_date,
+        sum(case when not is_prescription then line_amount end) as revenue
+    from marts.fct_transaction_lines
+    where customer_key in (select customer_key from wave)
+        and event_date <= $window_end
+    group by customer_key, transaction_id
+),
+
 purchases as (
     select
         customer_key,
-        sum(net_amount - coalesce(prescription_net_amount, 0)) as revenue,
-        count(*) filter (where net_amount - coalesce(prescription_net_amount, 0) > 0) as orders
-    from marts.fct_transactions
-    where customer_key in (select customer_key from wave)
-        and cast(ordered_at as date) > $export_date
-        and cast(ordered_at as date) <= $window_end
+        sum(revenue) as revenue,
+        count(*) filter (where revenue > 0) as orders
+    from orders
+    where order_date > $export_date and order_date <= $window_end
     group by customer_key
 )
 

@@ -25,8 +25,10 @@ def campaign_response(
     mean_spend: float = 40.0,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Transactions (`transaction_id`, `customer_key`, `ordered_at`, `net_amount`,
-    `prescription_net_amount`) of `members` (`customer_key`, `is_control`)."""
+    """Transaction lines of `members` (`customer_key`, `is_control`), one sale line per order, in
+    the columns of marts.fct_transaction_lines the measurement reads (`line_id`,
+    `transaction_id`, `customer_key`, `ordered_at`, `order_date`, `event_at`, `event_date`,
+    `line_amount`, `is_prescription`)."""
     rng = np.random.default_rng(seed)
     n = len(members)
     treated = ~members["is_control"].to_numpy(dtype=bool)
@@ -40,7 +42,7 @@ def campaign_response(
             {
                 "customer_key": keys[buys],
                 "ordered_at": [export_date + timedelta(days=int(d)) for d in in_window[buys]],
-                "net_amount": amounts[buys],
+                "line_amount": amounts[buys],
             }
         ),
         # Outside the window: the day of the export itself, and after the window closed.
@@ -48,19 +50,23 @@ def campaign_response(
             {
                 "customer_key": keys[::3],
                 "ordered_at": export_date,
-                "net_amount": 25.0,
+                "line_amount": 25.0,
             }
         ),
         pd.DataFrame(
             {
                 "customer_key": keys[1::3],
                 "ordered_at": export_date + timedelta(days=window_days + 1),
-                "net_amount": 25.0,
+                "line_amount": 25.0,
             }
         ),
     ]
     purchases = pd.concat(frames, ignore_index=True)
     purchases["ordered_at"] = pd.to_datetime(purchases["ordered_at"]) + pd.Timedelta(hours=12)
-    purchases["prescription_net_amount"] = 0.0
+    purchases["order_date"] = purchases["ordered_at"].dt.date
+    purchases["event_at"] = purchases["ordered_at"]
+    purchases["event_date"] = purchases["order_date"]
+    purchases["is_prescription"] = False
     purchases.insert(0, "transaction_id", [f"T{i}" for i in range(len(purchases))])
+    purchases.insert(0, "line_id", purchases["transaction_id"] + ":1")
     return purchases

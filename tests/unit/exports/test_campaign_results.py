@@ -36,7 +36,7 @@ def con(tmp_path):
     )
     connection.execute("create schema if not exists marts")
     connection.register("purchases", purchases)
-    connection.execute("create table marts.fct_transactions as select * from purchases")
+    connection.execute("create table marts.fct_transaction_lines as select * from purchases")
     yield connection
     connection.close()
 
@@ -57,3 +57,53 @@ def test_the_measured_lift_recovers_the_generators_uplift(con):
 
 def test_a_day_without_a_wave_closing_has_no_results(con):
     assert results_for_day(con, ["vip"], EXPORT_DAY + timedelta(WINDOW - 1), WINDOW) == []
+
+
+def add_lines(con, lines: list[dict]) -> None:
+    frame = pd.DataFrame(lines)
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
+    frame["event_at"] = pd.to_datetime(frame["event_at"])
+    frame["order_date"] = frame["ordered_at"].dt.date
+    frame["event_date"] = frame["event_at"].dt.date
+    con.register("more_lines", frame)
+    con.execute("insert into marts.fct_transaction_lines by name select * from more_lines")
+    con.unregister("more_lines")
+
+
+def treated_revenue(con, as_of: date, window: int) -> float:
+    (row,) = results_for_day(con, ["vip"], as_of, window)
+    return row["treated_revenue_per_head"] * row["treated"]
+
+
+def test_returns_count_by_the_day_they_were_made_and_prescriptions_not_at_all(con):
+    window_end = EXPORT_DAY + timedelta(WINDOW)
+    later = window_end + timedelta(days=10)  # the same wave, measured over a longer window
+    before = {
+        day: treated_revenue(con, day, (day - EXPORT_DAY).days) for day in (window_end, later)
+    }
+    (treated,) = con.execute(
+        "select min(customer_key) from analytics.campaign_members where not is_control"
+    ).fetchall()[0]
+    in_window = pd.Timestamp(EXPORT_DAY + timedelta(days=3)) + pd.Timedelta(hours=10)
+    line = {"customer_key": treated, "transaction_id": "R1", "is_prescription": False}
+    add_lines(
+        con,
+        [
+            # An order of 100 in the window, 30 of it returned five days after the window closed...
+            {**line, "line_id": "R1:1", "line_amount": 100.0, "ordered_at": in_window,
+             "event_at": in_window},
+            {**line, "line_id": "R1:2", "line_amount": -30.0, "ordered_at": in_window,
+             "event_at": pd.Timestamp(window_end + timedelta(days=5))},
+            # ...and a prescription bought in the window, which no result may count.
+            {**line, "transaction_id": "P1", "line_id": "P1:1", "line_amount": 55.0,
+             "ordered_at": in_window, "event_at": in_window, "is_prescription": True},
+        ],
+    )  # fmt: skip
+    added = {
+        day: treated_revenue(con, day, (day - EXPORT_DAY).days) - before[day]
+        for day in (window_end, later)
+    }
+    # As of the window's end (a backfill of that day included) the return is not known yet;
+    # measured after it, it is.
+    assert added[window_end] == pytest.approx(100.0)
+    assert added[later] == pytest.approx(70.0)
