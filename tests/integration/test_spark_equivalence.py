@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,13 @@ from dagster_project.lib.clv.spark import (
     CLV_MODEL_RUNS_TABLE,
     CUSTOMER_CLV_TABLE,
     clv_on_spark,
-    ensure_day_table,
-    spark_type,
 )
 from dagster_project.lib.clv.warehouse import clv_on_duckdb
 from dagster_project.lib.environment import TELEMETRY_OFF
+from dagster_project.lib.spark.raw import copy_raw_days
+from dagster_project.lib.spark.tables import ensure_day_table
 from dagster_project.lib.synthetic import generate
 from dagster_project.lib.warehouse import (
-    ALL_RAW_TABLES,
     CLV_MODEL_RUN_COLUMNS,
     CUSTOMER_CLV_COLUMNS,
     connect,
@@ -204,23 +203,26 @@ def stop_with_jvm(session: Any) -> None:
         process.wait(timeout=60)
 
 
-def hand_to_spark(spark: Any, warehouse: Path, folder: Path) -> None:
-    """The raw tables of the DuckDB warehouse, as Spark tables over parquet copies."""
-    tables = [("raw", source.name, source.raw_columns()) for source in ALL_RAW_TABLES]
+def hand_to_spark(spark: Any, warehouse: Path, staging: Path) -> None:
+    """The raw days of the DuckDB warehouse handed to Spark as ingest's days would be, in two
+    overlapping ranges: days handed over again replace what Spark had of them."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        for schema, name, columns in tables:
-            table_folder = folder / schema / name
-            table_folder.mkdir(parents=True)
-            con.execute(
-                f"copy {schema}.{name} to '{table_folder / 'part-0.parquet'}' (format parquet)"
-            )
-            column_list = ", ".join(f"`{column}` {spark_type(kind)}" for column, kind in columns)
-            spark.sql(f"create database if not exists {schema}")
-            spark.sql(
-                f"create table {schema}.{name} ({column_list}) using parquet "
-                f"location '{table_folder}'"
-            )
+        first = copy_raw_days(con, spark, START, EARLIER, staging)
+        second = copy_raw_days(con, spark, EARLIER - timedelta(days=10), END, staging)
+    finally:
+        con.close()
+    assert first["raw.pos_tickets"] > 0 and second["raw.pos_tickets"] > 0
+    for table in first:
+        (rows,) = spark.sql(f"select count(*) from {table}").collect()[0]
+        (expected,) = duckdb_count(warehouse, table)
+        assert rows == expected, f"{table}: {rows} rows on Spark, {expected} on DuckDB"
+
+
+def duckdb_count(warehouse: Path, table: str) -> tuple[int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(f"select count(*) from {table}").fetchall()[0]
     finally:
         con.close()
 

@@ -15,7 +15,7 @@ pyspark is imported only here (the optional `spark` extra).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,35 +27,12 @@ from dagster_project.lib.clv.score import score_customers
 from dagster_project.lib.clv.settings import ClvParameters
 from dagster_project.lib.clv.summary import WEIGHT_COLUMN
 from dagster_project.lib.clv.warehouse import purchases_sql, summary_sql
+from dagster_project.lib.spark.tables import ensure_day_table, overwrite_days, schema_ddl
 from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
 
 CUSTOMER_CLV_TABLE = "analytics.customer_clv"
 CLV_MODEL_RUNS_TABLE = "analytics.clv_model_runs"
 COMPRESSED_ON = ("frequency", "recency", "T", "monetary_value", "total_spend")
-_SPARK_TYPES = {"VARCHAR": "string"}
-
-
-def spark_type(sql_type: str) -> str:
-    """The Spark SQL type of one of our DuckDB column types (VARCHAR is Spark's string)."""
-    return _SPARK_TYPES.get(sql_type, sql_type.lower())
-
-
-def ensure_day_table(spark: Any, table: str, columns: Iterable[tuple[str, str]]) -> None:
-    """`table` as parquet partitioned by as_of_date, if it does not exist yet."""
-    schema = table.split(".")[0]
-    spark.sql(f"create database if not exists {schema}")
-    column_list = ", ".join(f"`{name}` {spark_type(kind)}" for name, kind in columns)
-    spark.sql(
-        f"create table if not exists {table} ({column_list}) using parquet "
-        "partitioned by (as_of_date)"
-    )
-
-
-def overwrite_day(spark: Any, table: str, frame: Any) -> None:
-    """Replace the partitions `frame` holds (one as_of_date) and leave the others alone."""
-    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-    # insertInto matches columns by position: the table's order (partition column last).
-    frame.select(*spark.table(table).columns).write.insertInto(table, overwrite=True)
 
 
 def compressed_summary(summary: Any) -> pd.DataFrame:
@@ -86,10 +63,6 @@ def _python_value(value: Any, sql_type: str) -> Any:
     return str(value)
 
 
-def _schema(columns: Iterable[tuple[str, str]]) -> str:
-    return ", ".join(f"`{name}` {spark_type(kind)}" for name, kind in columns)
-
-
 def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: date) -> Any:
     """customer_clv rows of every customer of the Spark summary, scored batch by batch."""
     columns = list(CUSTOMER_CLV_COLUMNS)
@@ -107,7 +80,7 @@ def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: da
                 scores[name] = [_python_value(day, "DATE") for day in scores[name]]
             yield scores.reindex(columns=names)
 
-    return summary.mapInPandas(score, _schema(columns))
+    return summary.mapInPandas(score, schema_ddl(columns))
 
 
 def clv_on_spark(
@@ -138,7 +111,7 @@ def clv_on_spark(
         out_dir=out_dir,
     )
     customers = summary if score_partitions is None else summary.repartition(score_partitions)
-    overwrite_day(spark, CUSTOMER_CLV_TABLE, score_on_spark(customers, fits, params, as_of))
+    overwrite_days(spark, CUSTOMER_CLV_TABLE, score_on_spark(customers, fits, params, as_of))
     runs = pd.DataFrame(fits.runs).reindex(columns=[name for name, _ in CLV_MODEL_RUN_COLUMNS])
     rows = [
         [
@@ -147,7 +120,7 @@ def clv_on_spark(
         ]
         for row in runs.itertuples(index=False)
     ]
-    overwrite_day(
-        spark, CLV_MODEL_RUNS_TABLE, spark.createDataFrame(rows, _schema(CLV_MODEL_RUN_COLUMNS))
+    overwrite_days(
+        spark, CLV_MODEL_RUNS_TABLE, spark.createDataFrame(rows, schema_ddl(CLV_MODEL_RUN_COLUMNS))
     )
     return fits
