@@ -23,6 +23,14 @@ import pandas as pd
 from dagster_project.lib.quality import load_suite, suites
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
+# The tables of marts a run must fill.
+MART_TABLES = (
+    "dim_customers",
+    "fct_transactions",
+    "fct_transaction_lines",
+    "dim_products",
+    "dim_stores",
+)
 START, END = "2025-01-01", "2025-04-30"
 
 

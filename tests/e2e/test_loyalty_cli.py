@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from loyalty_project import (
     END,
+    MART_TABLES,
     START,
     Project,
     generated_project,
@@ -43,13 +44,7 @@ def test_run_builds_every_mart_and_says_where(clean: Project):
     assert f"Running {START} .. {END}" in clean.run.stderr
     assert "Warehouse:" in clean.run.stdout
     with clean.connect() as con:
-        for table in (
-            "dim_customers",
-            "fct_transactions",
-            "fct_transaction_lines",
-            "dim_products",
-            "dim_stores",
-        ):
+        for table in MART_TABLES:
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
             assert f"marts.{table}" in clean.run.stdout
         assert con.execute("select count(*) from pii.customer_contacts").fetchone()[0] > 0

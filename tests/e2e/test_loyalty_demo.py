@@ -8,7 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-from loyalty_project import guarded_tables, loyalty, pos_net_revenue, shopify_net_revenue
+from loyalty_project import (
+    MART_TABLES,
+    guarded_tables,
+    loyalty,
+    pos_net_revenue,
+    shopify_net_revenue,
+)
 
 
 def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path: Path):
@@ -19,13 +25,7 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
     assert f"Landing files: {landing}" in demo.stdout
     expected = pos_net_revenue(landing) + shopify_net_revenue(landing)
     with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
-        for table in (
-            "dim_customers",
-            "fct_transactions",
-            "fct_transaction_lines",
-            "dim_products",
-            "dim_stores",
-        ):
+        for table in MART_TABLES:
             assert con.execute(f"select count(*) from marts.{table}").fetchone()[0] > 0, table
         (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
         # The analytics as of the demo's last day, in every table a suite guards.
