@@ -211,7 +211,9 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
             "demo key; set a secret of your own before loading real customers",
             err=True,
         )
-    click.echo(f"Running {start} .. {end} on {settings.warehouse_path}", err=True)
+    on_spark = settings.warehouse.engine == "spark"
+    where = f" and Spark ({settings.warehouse.spark.master})" if on_spark else ""
+    click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
     began = time.monotonic()
     try:
         outcome = run_pipeline(settings, start, end)

@@ -31,10 +31,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SparkSettings(_Strict):
+    """Where the warehouse lives when `warehouse.engine` is `spark` (docs/scaling.md)."""
+
+    master: str = Field("local[2]", description="Spark master URL; local[N] runs in this process")
+    # A local master keeps its tables (spark.sql.warehouse.dir) and its metastore (Derby) here.
+    dir: Path = Path("spark")
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="Spark settings, e.g. spark.driver.memory: 8g"
+    )
+
+
 class WarehouseSettings(_Strict):
+    """The DuckDB file always holds ingest's raw tables, quarantine and bookkeeping; with
+    `engine: spark` dbt and the CLV build the warehouse on Spark, and the marts, pii and
+    analytics they build are copied back into the file for the checks, exports, BI and report."""
+
     path: Path = Path("warehouse.duckdb")
+    engine: Literal["duckdb", "spark"] = "duckdb"
     memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '8GB'")
     threads: int | None = Field(None, ge=1)
+    spark: SparkSettings = SparkSettings()
 
 
 class FolderSourceSettings(_Strict):
@@ -383,6 +400,10 @@ class Settings(_Strict):
     @property
     def warehouse_path(self) -> Path:
         return self.resolve(self.warehouse.path)
+
+    @property
+    def spark_dir(self) -> Path:
+        return self.resolve(self.warehouse.spark.dir)
 
     @property
     def dagster_home(self) -> Path:

@@ -23,6 +23,7 @@ from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.sources.files import delivered_days
 from dagster_project.lib.sources.generic import GenericFileSpec, date_span
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
+from dagster_project.lib.spark.session import stop_spark
 from dagster_project.lib.warehouse import connect
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -170,15 +171,21 @@ def _execute(
         log_path.open("w", encoding="utf-8") as log,
         contextlib.redirect_stdout(log),
     ):
-        for job_name, tags in runs:
-            job = defs.resolve_job_def(job_name).with_logger_defs({"progress": progress_logger})
-            result = job.execute_in_process(
-                instance=instance, tags=tags, run_config=run_config, raise_on_error=False
-            )
-            run_ids.append(result.run_id)
-            if not result.success:
-                log.flush()
-                raise RunError(_failure_reason(result, log_path))
+        try:
+            for job_name, tags in runs:
+                job = defs.resolve_job_def(job_name).with_logger_defs({"progress": progress_logger})
+                result = job.execute_in_process(
+                    instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+                )
+                run_ids.append(result.run_id)
+                if not result.success:
+                    log.flush()
+                    raise RunError(_failure_reason(result, log_path))
+        finally:
+            # The jobs shared one Spark session (a local metastore admits one process): it and
+            # its JVM end with them.
+            if settings.warehouse.engine == "spark":
+                stop_spark()
     return run_ids
 
 

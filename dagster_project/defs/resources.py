@@ -1,4 +1,5 @@
-"""Resources: the DuckDB warehouse and the dbt project, both pointing at the same file."""
+"""Resources: the warehouse (the DuckDB file, and Spark when it is the engine) and the dbt
+project, pointing at the same warehouse."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
+from pydantic import Field
 
 from dagster_project.lib.sources.csv_reader import sql_literal
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables
@@ -24,12 +27,33 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded DuckDB warehouse file (schemas raw, staging, marts, analytics, pii, …)."""
+    """The embedded DuckDB warehouse file (schemas raw, staging, marts, analytics, pii, …), and
+    with `engine: spark` the Spark session dbt and the CLV build the warehouse in (the file then
+    holds ingest's tables and a copy of what Spark built: lib/spark/serving.py)."""
 
     path: str
     timezone: str = "Europe/Madrid"
     memory_limit: str | None = None
     threads: int | None = None
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+    spark_dir: str = "spark"
+    spark_conf: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def on_spark(self) -> bool:
+        return self.engine == "spark"
+
+    def spark(self) -> Any:
+        """The process's SparkSession (started on first use, stopped when the run ends)."""
+        from dagster_project.lib.spark.session import spark_session
+
+        return spark_session(self.spark_master, Path(self.spark_dir), self.spark_conf)
+
+    @property
+    def spark_staging(self) -> Path:
+        """Parquet files on their way between DuckDB and Spark (emptied after each copy)."""
+        return Path(self.path).parent / "spark_staging"
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -2,7 +2,7 @@
 
 The fitting lives in `lib/clv` (`clv/warehouse.py` reads the day's purchase summary and purchases
 and replaces the day's rows of analytics.customer_clv and analytics.clv_model_runs); this asset
-runs it for the partition's day. Its metadata carries the run's model, fit and
+runs it for the partition's day, or `clv/spark.py` where the warehouse is on Spark. Its metadata carries the run's model, fit and
 holdout numbers and the two holdout plots (no customer data).
 """
 
@@ -15,7 +15,9 @@ import dagster as dg
 from dagster_project.config import Settings
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.clv import ClvParameters
+from dagster_project.lib.clv.spark import CLV_MODEL_RUNS_TABLE, CUSTOMER_CLV_TABLE, clv_on_spark
 from dagster_project.lib.clv.warehouse import clv_on_duckdb
+from dagster_project.lib.spark.serving import serve_tables
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
 CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
@@ -82,9 +84,25 @@ def customer_clv_asset(
         as_of = date.fromisoformat(context.partition_key)
         out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
         out_dir.mkdir(parents=True, exist_ok=True)
-        with warehouse.connect() as con:
-            run = clv_on_duckdb(con, params, as_of, out_dir)
-        scores, runs = run.scores, run.runs_frame()
+        if warehouse.on_spark:
+            run = clv_on_spark(warehouse.spark(), params, as_of, out_dir)
+            # The day's rows back into the DuckDB file the exports and the report read.
+            with warehouse.connect() as con:
+                serve_tables(
+                    warehouse.spark(),
+                    con,
+                    [CUSTOMER_CLV_TABLE, CLV_MODEL_RUNS_TABLE],
+                    warehouse.spark_staging,
+                    as_of,
+                )
+                scores = con.execute(
+                    f"select * from {CUSTOMER_CLV_TABLE} where as_of_date = ?", [as_of]
+                ).df()
+        else:
+            with warehouse.connect() as con:
+                run = clv_on_duckdb(con, params, as_of, out_dir)
+            scores = run.scores
+        runs = run.runs_frame()
         final = runs[runs["stage"] == "final"]
         purchase = final.iloc[0].to_dict() if len(final) else {}
         context.log.info(

@@ -11,17 +11,23 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from dagster_project.config import Settings
 from dagster_project.defs.automation.freshness import marts_freshness_policy
-from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL
-from dagster_project.lib.environment import dbt_environment
+from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL, WarehouseResource
+from dagster_project.defs.transform.dbt_spark import dbt_build_on_spark, spark_target_path
+from dagster_project.lib.clv.spark import ensure_clv_tables
+from dagster_project.lib.environment import dbt_environment, dbt_target_path
 from dagster_project.lib.rfm import scheme_cells
+from dagster_project.lib.spark.raw import hand_over_new_days
+from dagster_project.lib.spark.serving import serve_tables, spark_tables
 
 MARTS_GROUP = "marts"
 # Next to the manifest: the vars and warehouse it was parsed for.
@@ -133,6 +139,65 @@ def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, dbt_vars: 
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
+# What the checks, exports, BI copy and report read of what dbt builds (lib/spark/serving.py).
+SERVED_SCHEMAS = ("marts", "pii", "analytics")
+
+
+def build_on_engine(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    project: DbtProject,
+    dbt_vars: dict,
+    *,
+    as_of: str | None = None,
+) -> Iterator:
+    """`dbt build` of the asset's selection on the warehouse's engine.
+
+    On Spark the days ingest loaded since the last build are handed over first (the marts read
+    raw), dbt runs in this process, and the tables built that others read are copied back into
+    the DuckDB file (analytics: the as-of day's rows).
+    """
+    if not warehouse.on_spark:
+        yield from dbt_build(dbt, context, dbt_vars)
+        return
+    spark = warehouse.spark()
+    if as_of is None:
+        with warehouse.connect() as con:
+            days = hand_over_new_days(con, spark, warehouse.spark_staging)
+        context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
+    ensure_clv_tables(spark)
+    target_path = spark_target_path(dbt_target_path(Path(warehouse.path)))
+    yield from dbt_build_on_spark(context, project, dbt_vars, target_path)
+    built = {".".join(key.path) for key in context.selected_asset_keys}
+    served = [
+        f"{schema}.{name}"
+        for schema in SERVED_SCHEMAS
+        for name in spark_tables(spark, schema)
+        if f"{schema}.{name}" in built
+    ]
+    # Incremental models keep a set of rows per as-of day: the day's rows go back; the rest
+    # (marts, pii, working tables, views) are rebuilt whole, and go back whole.
+    by_day = incremental_models(context) if as_of else set()
+    staging = warehouse.spark_staging
+    with warehouse.connect() as con:
+        counts = serve_tables(spark, con, [t for t in served if t not in by_day], staging)
+        if as_of:
+            days = [t for t in served if t in by_day]
+            counts |= serve_tables(spark, con, days, staging, date.fromisoformat(as_of))
+    context.log.info(f"copied back from Spark into the DuckDB file: {counts}")
+
+
+def incremental_models(context: dg.AssetExecutionContext) -> set[str]:
+    """`schema.table` of the asset's incremental dbt models (as the translator keys them)."""
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    return {
+        f"{node['schema']}.{node.get('alias') or node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+
+
 def settings_vars(settings: Settings) -> dict:
     """The dbt vars that come from loyalty.yml (the same on every run, so partial parsing holds)."""
     generic = settings.sources.transactions
@@ -160,11 +225,13 @@ def dbt_models(settings: Settings, project: DbtProject):
         pool=WAREHOUSE_POOL,
         name="dbt_models",
     )
-    def _dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def _dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
         # Marts are rebuilt whole from raw, so they are not partitioned: a run's days need not
         # reach dbt.
-        yield from dbt_build(dbt, context, dbt_vars)
+        yield from build_on_engine(context, dbt, warehouse, project, dbt_vars)
 
     return _dbt_models
 
@@ -194,9 +261,13 @@ def _dbt_analytics_assets(
         pool=WAREHOUSE_POOL,
         name=name,
     )
-    def _dbt_analytics(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    def _dbt_analytics(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+    ):
         with as_of_environment(context.partition_key):
-            yield from dbt_build(dbt, context, dbt_vars)
+            yield from build_on_engine(
+                context, dbt, warehouse, project, dbt_vars, as_of=context.partition_key
+            )
 
     _dbt_analytics.__doc__ = description
     return _dbt_analytics

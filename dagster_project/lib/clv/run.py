@@ -136,6 +136,9 @@ class ClvFits:
     holdout: dict[str, HoldoutResult] = field(default_factory=dict, repr=False)
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def runs_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.runs, columns=list(RUN_COLUMNS))
+
 
 def fit_clv(
     params: ClvParameters,

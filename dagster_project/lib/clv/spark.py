@@ -9,7 +9,7 @@ The same steps as on DuckDB (`clv/warehouse.py`, the same SQL), arranged for a c
 - the day's partition of analytics.customer_clv and analytics.clv_model_runs is overwritten
   (tables partitioned by as_of_date; created on first use).
 
-pyspark is imported only here (the optional `spark` extra).
+It takes the SparkSession it is given (lib/spark/session.py makes one).
 """
 
 from __future__ import annotations
@@ -83,6 +83,16 @@ def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: da
     return summary.mapInPandas(score, schema_ddl(columns))
 
 
+def ensure_clv_tables(spark: Any) -> None:
+    """The CLV tables, partitioned by as_of_date; dbt reads customer_clv as a source, so they
+    exist (empty) before the first build, as in DuckDB."""
+    for table, columns in (
+        (CUSTOMER_CLV_TABLE, CUSTOMER_CLV_COLUMNS),
+        (CLV_MODEL_RUNS_TABLE, CLV_MODEL_RUN_COLUMNS),
+    ):
+        ensure_day_table(spark, table, columns)
+
+
 def clv_on_spark(
     spark: Any,
     params: ClvParameters,
@@ -96,11 +106,7 @@ def clv_on_spark(
     `score_partitions` spreads the scoring over that many partitions (by default, however
     Spark reads analytics.customer_rfm).
     """
-    for table, columns in (
-        (CUSTOMER_CLV_TABLE, CUSTOMER_CLV_COLUMNS),
-        (CLV_MODEL_RUNS_TABLE, CLV_MODEL_RUN_COLUMNS),
-    ):
-        ensure_day_table(spark, table, columns)
+    ensure_clv_tables(spark)
     summary = spark.sql(summary_sql(as_of))
     purchases = spark.sql(purchases_sql(as_of)).toPandas()
     fits = fit_clv(

@@ -126,9 +126,11 @@ def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> p
 
 
 def contactability(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """The day's people in customer_key order: what is built from them (the suppression file)
+    comes out the same whatever order the table's rows were written in."""
     return con.execute(
         "select customer_key, is_contactable, not_contactable_reason, email_normalized "
-        "from pii.customer_contactability where as_of_date = $as_of",
+        "from pii.customer_contactability where as_of_date = $as_of order by customer_key",
         {"as_of": as_of},
     ).df()
 

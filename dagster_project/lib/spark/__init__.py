@@ -1,5 +1,6 @@
-"""The warehouse on Spark: tables partitioned by day, the raw days handed over from DuckDB.
+"""The warehouse on Spark: the session, tables partitioned by day, the raw days handed over from
+DuckDB, and what Spark built copied back into the DuckDB file.
 
-pyspark is imported by none of these modules (the `spark` extra is optional): they take a
-SparkSession made by the caller.
+Only `session.py` imports pyspark, when a session is made (the `spark` extra is optional); the
+other modules take the SparkSession they are given.
 """

@@ -62,3 +62,35 @@ def copy_raw_days(
             overwrite_days(spark, table, frame)
         shutil.rmtree(folder, ignore_errors=True)
     return counts
+
+
+HANDOVER_TABLE = "ops.spark_handover"
+
+
+def hand_over_new_days(
+    con: duckdb.DuckDBPyConnection, spark: Any, staging: Path
+) -> tuple[date, date] | None:
+    """Copy to Spark the days ingest loaded since the last hand-over; the days copied, if any.
+
+    `ops.ingest_log` stamps every day a load writes (`loaded_at`); the hand-over remembers the
+    latest stamp it copied, so a nightly run copies the new day (and any day loaded again), not
+    the history.
+    """
+    con.execute(
+        f"create table if not exists {HANDOVER_TABLE} "
+        "(handed_at timestamp, loaded_until timestamp, first_day date, last_day date)"
+    )
+    (until,) = con.execute(f"select max(loaded_until) from {HANDOVER_TABLE}").fetchall()[0]
+    first, last, loaded_until = con.execute(
+        "select min(partition_date), max(partition_date), max(loaded_at) from ops.ingest_log "
+        "where partition_date is not null and (cast(? as timestamp) is null or loaded_at > ?)",
+        [until, until],
+    ).fetchall()[0]
+    if first is None:
+        return None
+    copy_raw_days(con, spark, first, last, staging)
+    con.execute(
+        f"insert into {HANDOVER_TABLE} values (current_localtimestamp(), ?, ?, ?)",
+        [loaded_until, first, last],
+    )
+    return first, last

@@ -64,3 +64,15 @@ def test_leavers_withdrawals_and_erasures_are_suppressed_with_their_reason(con):
 
 def test_a_first_export_suppresses_nobody(con):
     assert suppressed_people(con, "vip", None, {"ana"}, contactability(con, TODAY)).empty
+
+
+def test_the_suppression_rows_come_in_key_order_whatever_order_the_table_has(con):
+    # The same people written in the opposite order (another engine, another thread count).
+    con.execute(
+        "create or replace table pii.customer_contactability as "
+        "select * from pii.customer_contactability order by customer_key desc"
+    )
+    today = contactability(con, TODAY)
+    leavers = suppressed_people(con, "vip", BEFORE, {"ana"}, today)
+    assert list(leavers["customer_key"]) == sorted(leavers["customer_key"])
+    assert len(leavers) >= 2
