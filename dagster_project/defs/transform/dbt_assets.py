@@ -163,12 +163,23 @@ def build_on_engine(
         return
     spark = warehouse.spark()
     if as_of is None:
-        with warehouse.connect() as con:
-            days = hand_over_new_days(con, spark, warehouse.spark_staging)
-        context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
+        _hand_over_raw(context, warehouse, spark)
     ensure_clv_tables(spark)
     target_path = spark_target_path(dbt_target_path(Path(warehouse.path)))
     yield from dbt_build_on_spark(context, project, dbt_vars, target_path)
+    _serve_built(context, warehouse, spark, as_of)
+
+
+def _hand_over_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark) -> None:
+    with warehouse.connect() as con:
+        days = hand_over_new_days(con, spark, warehouse.spark_staging)
+    context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
+
+
+def _serve_built(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark, as_of: str | None
+) -> None:
+    """Copy what the step built on Spark back into the DuckDB file (lib/spark/serving.py)."""
     built = {".".join(key.path) for key in context.selected_asset_keys}
     served = [
         f"{schema}.{name}"
