@@ -23,7 +23,7 @@ from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.sources.files import delivered_days
 from dagster_project.lib.sources.generic import GenericFileSpec, date_span
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
-from dagster_project.lib.spark.session import stop_spark
+from dagster_project.lib.spark.session import spark_unavailable, stop_spark
 from dagster_project.lib.warehouse import connect
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -154,6 +154,8 @@ def _execute(
     settings: Settings, runs: list[tuple[str, dict[str, str]]], *, show_progress: bool
 ) -> list[str]:
     """Run the jobs one after the other through the Dagster instance; stop at the first failure."""
+    if settings.warehouse.engine == "spark" and (reason := spark_unavailable()):
+        raise RunError(f"warehouse.engine is spark in {settings.config_path}, but {reason}")
     apply_environment(
         settings.config_path,
         settings.warehouse_path,

@@ -20,7 +20,6 @@ engine runs once for the whole module.
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -32,7 +31,7 @@ import pytest
 from loyalty_project import loyalty
 from prerequisites import unavailable
 
-from dagster_project.lib.spark.session import spark_session, stop_spark
+from dagster_project.lib.spark.session import spark_session, spark_unavailable, stop_spark
 from dagster_project.lib.synthetic import generate
 
 START, END = date(2024, 7, 1), date(2025, 3, 31)
@@ -70,16 +69,8 @@ FLOAT_TOLERANCE = 1e-9
 
 
 def require_spark() -> None:
-    """Skip without Java or pyspark, with the reason; in CI both are installed, so fail."""
-    reason = None
-    if shutil.which("java") is None:
-        reason = "no Java runtime for Spark (make java installs Debian's)"
-    else:
-        try:
-            import dbt.adapters.spark  # noqa: F401
-            import pyspark  # noqa: F401
-        except ImportError as error:
-            reason = f"the spark extra is not installed (make setup installs it): {error}"
+    """Skip without Java or the spark extra, with the reason; in CI both are installed, so fail."""
+    reason = spark_unavailable()
     if reason is not None:
         unavailable(reason)
 

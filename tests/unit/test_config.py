@@ -38,6 +38,8 @@ def test_the_minimal_config_of_the_design_loads_with_paths_beside_it(
             "map both quantity and unit_price",
         ),
         ({"start_date": "yesterday"}, "start_date:"),
+        ({"warehouse": {"engine": "snowflake"}}, "warehouse.engine: Input should be"),
+        ({"warehouse": {"spark": {"masters": "local"}}}, "warehouse.spark.masters: unknown key"),
     ],
 )
 def test_a_bad_key_or_value_is_rejected_naming_the_key(data, message):
@@ -124,3 +126,14 @@ def test_a_table_read_from_the_pos_database_has_no_landing_folder(tmp_path: Path
     assert settings.folder_source_dir("pos_tickets") == tmp_path / "landing" / "pos" / "tickets"
     with pytest.raises(ConfigError, match=r"pos_members comes from pos_database\.members"):
         settings_from_dict({"sources": {"pos_database": database, "pos_members": {"path": "m"}}})
+
+
+def test_a_spark_warehouse_keeps_its_folder_beside_the_config(tmp_path: Path):
+    settings = settings_from_dict(
+        {"warehouse": {"engine": "spark", "spark": {"conf": {"spark.driver.memory": "8g"}}}},
+        config_path=tmp_path / "loyalty.yml",
+    )
+    assert settings.warehouse.engine == "spark"
+    assert settings.spark_dir == tmp_path / "spark"
+    assert settings.warehouse.spark.master == "local[2]"
+    assert settings.warehouse.spark.conf == {"spark.driver.memory": "8g"}

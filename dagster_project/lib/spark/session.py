@@ -9,7 +9,9 @@ master runs take turns (docs/scaling.md); a cluster's metastore has no such limi
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +27,16 @@ appender.stderr.target = SYSTEM_ERR
 appender.stderr.layout.type = PatternLayout
 appender.stderr.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
+
+
+def spark_unavailable() -> str | None:
+    """Why a Spark session cannot start on this machine (one line), or None."""
+    for module in ("pyspark", "dbt.adapters.spark"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (the project's spark extra: make setup installs it)"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime for Spark on the PATH or in JAVA_HOME (make java installs Debian's)"
+    return None
 
 
 def local_settings(folder: Path) -> dict[str, str]:
