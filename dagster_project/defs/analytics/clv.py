@@ -2,8 +2,8 @@
 
 The fitting lives in `lib/clv` (`clv/warehouse.py` reads the day's purchase summary and purchases
 and replaces the day's rows of analytics.customer_clv and analytics.clv_model_runs); this asset
-runs it for the partition's day, or `clv/spark.py` where the warehouse is on Spark. Its metadata carries the run's model, fit and
-holdout numbers and the two holdout plots (no customer data).
+runs it for the partition's day, or `clv/spark.py` where the warehouse is on Spark. Its metadata
+carries the run's model, fit and holdout numbers and the two holdout plots (no customer data).
 """
 
 import base64

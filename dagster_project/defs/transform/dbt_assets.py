@@ -11,23 +11,18 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from dagster_project.config import Settings
 from dagster_project.defs.automation.freshness import marts_freshness_policy
 from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL, WarehouseResource
-from dagster_project.defs.transform.dbt_spark import dbt_build_on_spark, spark_target_path
-from dagster_project.lib.clv.spark import ensure_clv_tables
-from dagster_project.lib.environment import dbt_environment, dbt_target_path
+from dagster_project.defs.transform.dbt_spark import build_on_spark
+from dagster_project.lib.environment import dbt_environment
 from dagster_project.lib.rfm import scheme_cells
-from dagster_project.lib.spark.raw import hand_over_new_days
-from dagster_project.lib.spark.serving import serve_tables, spark_tables
 
 MARTS_GROUP = "marts"
 # Next to the manifest: the vars and warehouse it was parsed for.
@@ -139,10 +134,6 @@ def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, dbt_vars: 
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
-# What the checks, exports, BI copy and report read of what dbt builds (lib/spark/serving.py).
-SERVED_SCHEMAS = ("marts", "pii", "analytics")
-
-
 def build_on_engine(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
@@ -152,61 +143,12 @@ def build_on_engine(
     *,
     as_of: str | None = None,
 ) -> Iterator:
-    """`dbt build` of the asset's selection on the warehouse's engine.
-
-    On Spark the days ingest loaded since the last build are handed over first (the marts read
-    raw), dbt runs in this process, and the tables built that others read are copied back into
-    the DuckDB file (analytics: the as-of day's rows).
-    """
-    if not warehouse.on_spark:
+    """`dbt build` of the asset's selection on the warehouse's engine: dagster-dbt's subprocess on
+    DuckDB, this process on Spark (`dbt_spark.build_on_spark`)."""
+    if warehouse.on_spark:
+        yield from build_on_spark(context, warehouse, project, dbt_vars, as_of=as_of)
+    else:
         yield from dbt_build(dbt, context, dbt_vars)
-        return
-    spark = warehouse.spark()
-    if as_of is None:
-        _hand_over_raw(context, warehouse, spark)
-    ensure_clv_tables(spark)
-    target_path = spark_target_path(dbt_target_path(Path(warehouse.path)))
-    yield from dbt_build_on_spark(context, project, dbt_vars, target_path)
-    _serve_built(context, warehouse, spark, as_of)
-
-
-def _hand_over_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark) -> None:
-    with warehouse.connect() as con:
-        days = hand_over_new_days(con, spark, warehouse.spark_staging)
-    context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
-
-
-def _serve_built(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark, as_of: str | None
-) -> None:
-    """Copy what the step built on Spark back into the DuckDB file (lib/spark/serving.py)."""
-    built = {".".join(key.path) for key in context.selected_asset_keys}
-    served = [
-        f"{schema}.{name}"
-        for schema in SERVED_SCHEMAS
-        for name in spark_tables(spark, schema)
-        if f"{schema}.{name}" in built
-    ]
-    # Incremental models keep a set of rows per as-of day: the day's rows go back; the rest
-    # (marts, pii, working tables, views) are rebuilt whole, and go back whole.
-    by_day = incremental_models(context) if as_of else set()
-    staging = warehouse.spark_staging
-    with warehouse.connect() as con:
-        counts = serve_tables(spark, con, [t for t in served if t not in by_day], staging)
-        if as_of:
-            days = [t for t in served if t in by_day]
-            counts |= serve_tables(spark, con, days, staging, date.fromisoformat(as_of))
-    context.log.info(f"copied back from Spark into the DuckDB file: {counts}")
-
-
-def incremental_models(context: dg.AssetExecutionContext) -> set[str]:
-    """`schema.table` of the asset's incremental dbt models (as the translator keys them)."""
-    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
-    return {
-        f"{node['schema']}.{node.get('alias') or node['name']}"
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
-    }
 
 
 def settings_vars(settings: Settings) -> dict:
