@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# uv installs the locked environment with every extra (spark: the dbt-on-Spark test needs it);
+# uv installs the locked environment with every extra (spark: `engine: spark` and its test need it);
 # when uv is missing it is installed with pip.
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
@@ -31,8 +31,8 @@ browser:  ## install Debian's chromium for the report and UI browser tests (need
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
-# dbt on Spark (the spark extra) runs pyspark in local mode, which needs a Java runtime.
-java:  ## install Debian's Java 17 runtime for the dbt-on-Spark test (needs root)
+# The warehouse on Spark (the spark extra) runs pyspark in local mode, which needs a Java runtime.
+java:  ## install Debian's Java 17 runtime for warehouse.engine: spark and its test (needs root)
 	@command -v java >/dev/null 2>&1 || { \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
