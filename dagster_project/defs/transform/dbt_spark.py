@@ -6,6 +6,10 @@ and a local Spark's metastore (Derby) admits one process. So with `warehouse.eng
 runs here (dbtRunner, dbt-spark's session method takes this process's SparkSession), with the
 selection dagster-dbt would give the subprocess, and its node results become the events
 dagster-dbt's own stream yields (models' outputs, tests' check results).
+
+The selection and the event conversion are dagster-dbt's own helpers (asset_utils,
+DbtCoreCliEventMessage), not its documented API: the lock pins them, and the equivalence test
+(tests/e2e/test_spark_equivalence.py) is what tells whether an upgrade kept them.
 """
 
 from __future__ import annotations
