@@ -53,6 +53,9 @@ def local_settings(folder: Path) -> dict[str, str]:
             f"-Dlog4j.configurationFile=file:{log4j} -Dderby.system.home={folder}"
         ),
         "spark.sql.warehouse.dir": str(folder / "warehouse"),
+        # Hive's session makes a <session id>_resources folder in /tmp and never removes it: one
+        # a run. One folder of the project's instead.
+        "spark.hadoop.hive.downloaded.resources.dir": str(folder / "hive_resources"),
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true"
         ),
