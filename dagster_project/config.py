@@ -40,6 +40,9 @@ class SparkSettings(_Strict):
     conf: dict[str, str] = Field(
         default_factory=dict, description="Spark settings, e.g. spark.driver.memory: 8g"
     )
+    # Parquet files on their way between the DuckDB file and Spark; on a cluster, a folder this
+    # machine and every executor see (a shared mount). Default: beside the DuckDB file.
+    staging: Path | None = None
 
 
 class WarehouseSettings(_Strict):
@@ -404,6 +407,11 @@ class Settings(_Strict):
     @property
     def spark_dir(self) -> Path:
         return self.resolve(self.warehouse.spark.dir)
+
+    @property
+    def spark_staging(self) -> Path:
+        staging = self.warehouse.spark.staging
+        return self.resolve(staging) if staging else self.warehouse_path.parent / "spark_staging"
 
     @property
     def dagster_home(self) -> Path:

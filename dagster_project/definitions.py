@@ -92,6 +92,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 spark_master=settings.warehouse.spark.master,
                 spark_dir=str(settings.spark_dir),
                 spark_conf=dict(settings.warehouse.spark.conf),
+                spark_staging=str(settings.spark_staging),
             ),
             "dbt": dbt_resource(project),
         },

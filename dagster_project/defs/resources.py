@@ -39,6 +39,8 @@ class WarehouseResource(dg.ConfigurableResource):
     spark_master: str = "local[2]"
     spark_dir: str = "spark"
     spark_conf: dict[str, str] = Field(default_factory=dict)
+    # Parquet files on their way between DuckDB and Spark (emptied after each copy).
+    spark_staging: str = "spark_staging"
 
     @property
     def on_spark(self) -> bool:
@@ -49,11 +51,6 @@ class WarehouseResource(dg.ConfigurableResource):
         from dagster_project.lib.spark.session import spark_session
 
         return spark_session(self.spark_master, Path(self.spark_dir), self.spark_conf)
-
-    @property
-    def spark_staging(self) -> Path:
-        """Parquet files on their way between DuckDB and Spark (emptied after each copy)."""
-        return Path(self.path).parent / "spark_staging"
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

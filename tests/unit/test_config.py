@@ -137,3 +137,9 @@ def test_a_spark_warehouse_keeps_its_folder_beside_the_config(tmp_path: Path):
     assert settings.spark_dir == tmp_path / "spark"
     assert settings.warehouse.spark.master == "local[2]"
     assert settings.warehouse.spark.conf == {"spark.driver.memory": "8g"}
+    assert settings.spark_staging == tmp_path / "spark_staging"
+    shared = settings_from_dict(
+        {"warehouse": {"engine": "spark", "spark": {"staging": "/mnt/shared/staging"}}},
+        config_path=tmp_path / "loyalty.yml",
+    )
+    assert shared.spark_staging == Path("/mnt/shared/staging")

@@ -92,7 +92,7 @@ def customer_clv_asset(
                     warehouse.spark(),
                     con,
                     [CUSTOMER_CLV_TABLE, CLV_MODEL_RUNS_TABLE],
-                    warehouse.spark_staging,
+                    Path(warehouse.spark_staging),
                     as_of,
                 )
                 scores = con.execute(

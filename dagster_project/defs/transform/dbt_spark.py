@@ -142,7 +142,7 @@ def build_on_spark(
 
 def _hand_over_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark) -> None:
     with warehouse.connect() as con:
-        days = hand_over_new_days(con, spark, warehouse.spark_staging)
+        days = hand_over_new_days(con, spark, Path(warehouse.spark_staging))
     context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
 
 
@@ -160,7 +160,7 @@ def _serve_built(
     # Incremental models keep a set of rows per as-of day: the day's rows go back; the rest
     # (marts, pii, working tables, views) are rebuilt whole, and go back whole.
     by_day = incremental_models(context) if as_of else set()
-    staging = warehouse.spark_staging
+    staging = Path(warehouse.spark_staging)
     with warehouse.connect() as con:
         counts = serve_tables(spark, con, [t for t in served if t not in by_day], staging)
         if as_of:
