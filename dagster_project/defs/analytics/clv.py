@@ -85,11 +85,12 @@ def customer_clv_asset(
         out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
         out_dir.mkdir(parents=True, exist_ok=True)
         if warehouse.on_spark:
-            run = clv_on_spark(warehouse.spark(), params, as_of, out_dir)
+            spark = warehouse.spark()
+            run = clv_on_spark(spark, params, as_of, out_dir)
             # The day's rows back into the DuckDB file the exports and the report read.
             with warehouse.connect() as con:
                 serve_tables(
-                    warehouse.spark(),
+                    spark,
                     con,
                     [CUSTOMER_CLV_TABLE, CLV_MODEL_RUNS_TABLE],
                     Path(warehouse.spark_staging),

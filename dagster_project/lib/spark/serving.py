@@ -4,7 +4,8 @@ With `warehouse.engine: spark`, dbt and the CLV build marts, pii and analytics o
 checks, the segment exports, the BI copy and the report read the DuckDB file as they do with the
 embedded engine. So each step that builds on Spark copies its tables back: whole tables (marts,
 pii, views), or one as-of day of the tables partitioned by it (analytics), through parquet.
-These are customer-level tables (a million rows at a million card holders), not the raw history.
+Not the raw history, but the marts whole: the transaction lines too (about 20M rows at a million
+card holders over two years), each build.
 """
 
 from __future__ import annotations
