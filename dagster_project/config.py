@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dagster_project.lib.privacy import DEFAULT_KEY_ENV
 from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
+from dagster_project.lib.segment_rules import checked_condition
 from dagster_project.lib.sources.specs import FILE_SOURCES, POS_MEMBERS, POS_TICKETS, SHOPIFY_ORDERS
 
 CONFIG_ENV = "LOYALTY_CONFIG"
@@ -287,12 +288,16 @@ class SegmentRule(_Strict):
                 "give at least one of rfm_segment, value_tier, lifecycle_stage, "
                 "clv_min, clv_max, where"
             )
-        # Health-revealing purchases never drive who is marketed to.
-        if self.where and "prescription" in self.where.lower():
-            raise ValueError(
-                "where refers to prescription data; prescription purchases never drive a segment"
-            )
         return self
+
+    @field_validator("where")
+    @classmethod
+    def _analytics_columns_only(cls, value: str | None) -> str | None:
+        # Parsed, not searched for words: only the analytics columns, values, operators and
+        # plain functions (lib/segment_rules.py), so no rule can reach prescription data.
+        if value is not None:
+            checked_condition(value)
+        return value
 
 
 class ExportsSettings(_Strict):

@@ -85,7 +85,7 @@ def test_dbt_var_defaults_are_the_config_defaults():
     [
         (
             {"where": "prescription_net_amount > 0"},
-            r"exports\.segments\.vip: .*prescription purchases never drive a segment",
+            r"exports\.segments\.vip\.where: unknown column 'prescription_net_amount'",
         ),
         ({}, r"exports\.segments\.vip: .*give at least one of rfm_segment"),
         ({"value_tier": ["platinum"]}, r"exports\.segments\.vip\.value_tier\.0"),

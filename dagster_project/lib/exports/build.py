@@ -31,37 +31,13 @@ from dagster_project.lib.exports.files import (
 )
 from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS, ExportProfile
 from dagster_project.lib.frames import is_in
-
-# The analytics of a day that segment rules (and `where` conditions) may use.
-SEGMENT_BASE_SQL = """
-select
-    history.customer_key,
-    history.rfm_segment,
-    history.value_tier,
-    history.lifecycle_stage,
-    history.predicted_clv,
-    history.probability_alive,
-    clv.expected_next_purchase_date,
-    clv.expected_purchases_90d,
-    clv.churn_probability_90d,
-    rfm.r_score,
-    rfm.f_score,
-    rfm.m_score,
-    rfm.frequency,
-    rfm.recency,
-    rfm.t,
-    rfm.monetary_value,
-    rfm.total_net_amount,
-    rfm.orders_count,
-    rfm.days_since_last_purchase,
-    rfm.channels_used
-from analytics.customer_segment_history as history
-left join analytics.customer_rfm as rfm
-    on rfm.customer_key = history.customer_key and rfm.as_of_date = history.as_of_date
-left join analytics.customer_clv as clv
-    on clv.customer_key = history.customer_key and clv.as_of_date = history.as_of_date
-where history.as_of_date = $as_of
-"""
+from dagster_project.lib.segment_rules import (
+    SEGMENT_BASE_SQL,
+    RuleError,
+    checked_condition,
+    segment_base,
+    select_members,
+)
 
 
 class SegmentError(Exception):
@@ -92,21 +68,24 @@ def _rule_condition(rule: Any) -> tuple[str, dict[str, Any]]:
         conditions.append("predicted_clv < $clv_max")
         parameters["clv_max"] = rule.clv_max
     if rule.where:
-        conditions.append(f"({rule.where})")
+        conditions.append(f"({checked_condition(rule.where)})")
     return " and ".join(conditions), parameters
 
 
 def segment_members(
     con: duckdb.DuckDBPyConnection, name: str, rule: Any, as_of: date
 ) -> pd.DataFrame:
-    """Every customer the rule selects on `as_of`, contactable or not (`customer_key`, tier)."""
-    condition, parameters = _rule_condition(rule)
-    sql = (
-        f"select customer_key, value_tier from ({SEGMENT_BASE_SQL}) as base "
-        f"where {condition} order by customer_key"
-    )
+    """Every customer the rule selects on `as_of`, contactable or not (`customer_key`, tier).
+
+    The rule is evaluated on the day's segment base alone (lib/segment_rules.py): a condition
+    has no table of the warehouse and no file within its reach.
+    """
     try:
-        return con.execute(sql, {"as_of": as_of, **parameters}).df()
+        condition, parameters = _rule_condition(rule)
+    except RuleError as error:
+        raise SegmentError(f"exports.segments.{name}.where: {error}") from None
+    try:
+        return select_members(segment_base(con, as_of), condition, parameters).to_pandas()
     except duckdb.Error as error:
         problem = str(error).strip().splitlines()[0]
         raise SegmentError(f"exports.segments.{name}: the rule does not apply: {problem}") from None
