@@ -25,6 +25,7 @@ from dagster_project.config import settings_from_dict
 from dagster_project.defs.transform.dbt_assets import settings_vars
 from dagster_project.lib.contacts import normalize_email, phone_e164
 from dagster_project.lib.environment import dbt_environment, duckdb_limits_environment
+from dagster_project.lib.privacy import is_personal_column
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
 
@@ -650,22 +651,65 @@ def test_contacts_prefer_card_and_fall_back_to_shopify(warehouse):
     assert elena["postal_code"] == "41001"
 
 
-def test_no_contact_data_outside_pii(warehouse):
-    varchar_columns = rows(
-        warehouse,
-        "select table_schema, table_name, column_name from information_schema.columns "
-        "where table_schema in ('marts', 'intermediate') and data_type = 'VARCHAR' "
-        "and table_name not like '%shopify_customers%'",
-    )
-    assert varchar_columns
-    for c in varchar_columns:
-        leaked = one(
-            warehouse,
-            f"select count(*) as n from {c['table_schema']}.{quote_ident(c['table_name'])} "
-            f"where {quote_ident(c['column_name'])} like '%example.com%' "
-            f"or {quote_ident(c['column_name'])} like '%+34%'",
-        )["n"]
-        assert leaked == 0, f"contact data in {c}"
+# Schemas that may hold a person's data: what was delivered, its views, and `pii`.
+PERSONAL_SCHEMAS = ("raw", "staging", "quarantine", "pii")
+
+
+def personal_values(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every personal value delivered: each raw column is_personal_column names, as text."""
+    columns = con.execute(
+        "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
+    ).fetchall()
+    values, stores = set(), set()
+    for table, column in columns:
+        if table == "pos_stores":
+            # A shop's address and phone are public, and may share a customer's postal code.
+            found = con.execute(
+                f"select cast({quote_ident(column)} as varchar) from raw.pos_stores"
+            )
+            stores |= {v.lower() for (v,) in found.fetchall() if v}
+        elif is_personal_column(column) and column != "raw_record":
+            found = con.execute(
+                f"select distinct cast({quote_ident(column)} as varchar) "
+                f"from raw.{quote_ident(table)} where {quote_ident(column)} is not null"
+            ).fetchall()
+            # Short values (a two-digit id) would match unrelated numbers.
+            values |= {v.lower() for (v,) in found if len(v) >= 5}
+    return values - stores
+
+
+def test_no_personal_data_in_any_model_outside_pii(warehouse):
+    """Every column of every relation outside raw, staging, quarantine and pii, every model of
+    the dbt project among them: no name, email, phone, birth date or address delivered."""
+    wanted = personal_values(warehouse)
+    assert {"ana.garcia@example.com", "+34612345678", "1985-07-14", "garcía"} <= wanted
+    relations = warehouse.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_schema not in {PERSONAL_SCHEMAS}"
+    ).fetchall()
+    (path,) = {
+        p for (p,) in warehouse.execute("select path from duckdb_databases()").fetchall() if p
+    }
+    manifest = json.loads((Path(path).parent / "target" / "manifest.json").read_text())
+    models = {
+        (node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] not in PERSONAL_SCHEMAS
+    }
+    assert len(models) > 15 and models <= set(relations), models - set(relations)
+    for schema, table in relations:
+        columns = warehouse.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+        for (column,) in columns:
+            found = warehouse.execute(
+                f"select distinct lower(cast({quote_ident(column)} as varchar)) "
+                f"from {schema}.{quote_ident(table)}"
+            ).fetchall()
+            leaked = {v for (v,) in found if v in wanted or (v and "@" in v)}
+            assert not leaked, f"personal data in {schema}.{table}.{column}: {sorted(leaked)[:3]}"
 
 
 def test_builds_on_empty_raw_tables(tmp_path):

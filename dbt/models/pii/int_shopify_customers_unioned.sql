@@ -1,4 +1,4 @@
-{{ config(materialized='view', tags=['pii']) }}
+{{ config(materialized='view') }}
 
 {#-
     Every Shopify customer the pipeline knows: from the customers file, or only from the nested
