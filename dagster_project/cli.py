@@ -218,7 +218,11 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
     try:
         outcome = run_pipeline(settings, start, end)
     except RunError as error:
+        for line in error.notes:
+            click.echo(f"note: {line}", err=True)
         _fail(f"run {start}..{end} failed: {error}")
+    for line in outcome.silent_sources:
+        click.echo(f"note: {line}", err=True)
     runs = ", ".join(run_id[:8] for run_id in outcome.run_ids)
     click.echo(f"Done in {time.monotonic() - began:.0f}s (Dagster runs {runs}).", err=True)
     click.echo(f"Warehouse: {settings.warehouse_path}")

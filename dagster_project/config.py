@@ -1,7 +1,8 @@
 """Typed settings: `loyalty.yml` plus environment, validated once.
 
 Every key has a default, a config names only the sources it has, and an unknown key or a bad
-value is rejected with a message naming the key. Paths are relative to the config file.
+value is rejected with a message naming the key. Paths are relative to the config file, but
+those of sources (`sources.*.path`), which are relative to `landing_dir`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dagster_project.lib.privacy import DEFAULT_KEY_ENV
 from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
 from dagster_project.lib.segment_rules import checked_condition
+from dagster_project.lib.sources.generic import GenericFileSpec
 from dagster_project.lib.sources.specs import FILE_SOURCES, POS_MEMBERS, POS_TICKETS, SHOPIFY_ORDERS
 
 CONFIG_ENV = "LOYALTY_CONFIG"
@@ -99,6 +101,16 @@ class GenericSourceSettings(_Strict):
         None, description="strptime format of ordered_at when it is not ISO, e.g. '%d/%m/%Y %H:%M'"
     )
     channel: Literal["store", "online"] = "store"
+
+    def file_spec(self) -> GenericFileSpec:
+        """Where the files are and how their columns map, as the loader takes it."""
+        return GenericFileSpec(
+            pattern=self.path,
+            columns=self.columns.mapped(),
+            format=self.format,
+            delimiter=self.delimiter,
+            timestamp_format=self.timestamp_format,
+        )
 
 
 class DatabaseTableSettings(_Strict):

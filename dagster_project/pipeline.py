@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,12 +17,12 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
-from dagster_project.config import Settings
+from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.sources.files import delivered_days
-from dagster_project.lib.sources.generic import GenericFileSpec, date_span
+from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 from dagster_project.lib.spark.session import spark_unavailable, stop_spark
 from dagster_project.lib.warehouse import connect
@@ -32,7 +33,12 @@ PARTITION_TAG = "dagster/partition"
 
 
 class RunError(Exception):
-    """A run that could not start or did not succeed; the message is one line for the user."""
+    """A run that could not start or did not succeed; the message is one line for the user,
+    `notes` the lines that explain it (printed before it)."""
+
+    def __init__(self, message: str, notes: list[str] | None = None):
+        super().__init__(message)
+        self.notes = notes or []
 
 
 @dataclass
@@ -41,6 +47,8 @@ class RunOutcome:
     end: date
     run_ids: list[str]
     tables: dict[str, int] = field(default_factory=dict)
+    # One line per configured source that delivered no row in [start, end] (see silent_sources).
+    silent_sources: list[str] = field(default_factory=list)
 
 
 def today(settings: Settings) -> date:
@@ -60,17 +68,72 @@ def delivered_span(settings: Settings) -> tuple[date, date] | None:
             days += found[:1] + found[-1:]
     generic = settings.sources.transactions
     if generic is not None:
-        spec = GenericFileSpec(
-            generic.path,
-            generic.columns.mapped(),
-            generic.format,
-            generic.delimiter,
-            generic.timestamp_format,
-        )
-        span = date_span(duckdb.connect(), spec, settings.landing_path)
+        span = date_span(duckdb.connect(), generic.file_spec(), settings.landing_path)
         if span:
             days += list(span)
     return (min(days), max(days)) if days else None
+
+
+def _configured_folder_sources(settings: Settings) -> dict[str, Path]:
+    """Folder sources this project has: named in its config, or with their folder present (an
+    absent folder of a source left at its default is a source the retailer does not deliver)."""
+    named = settings.sources.model_fields_set
+    found = {}
+    for source in (*FILE_SOURCES, SHOPIFY_ORDERS):
+        folder = settings.folder_source_dir(source.name)
+        if folder is not None and (source.name in named or folder.is_dir()):
+            found[source.name] = folder
+    return found
+
+
+def _where_it_looked(source_name: str, folder: Path) -> str:
+    if not folder.is_dir():
+        return f"its folder {folder} does not exist (sources.{source_name}.path is relative to landing_dir)"
+    days = delivered_days(folder)
+    held = f"; it holds {days[0]}..{days[-1]}" if days else ""
+    return f"no day folder (date=YYYY-MM-DD) in that range under {folder}{held}"
+
+
+def silent_sources(settings: Settings, start: date, end: date) -> tuple[list[str], bool]:
+    """A line for each configured source that delivered no row in [start, end], naming where
+    it looked; and whether any source delivered a row at all (from ops.ingest_log)."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        delivered = dict(
+            con.execute(
+                "select source, sum(rows_read) from ops.ingest_log "
+                "where partition_date between ? and ? group by source",
+                [start, end],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    span = f"{start}..{end}" if start != end else str(start)
+    lines = []
+    for name, folder in _configured_folder_sources(settings).items():
+        if not delivered.get(name):
+            where = _where_it_looked(name, folder)
+            lines.append(f"sources.{name} delivered no row for {span}: {where}")
+    generic = settings.sources.transactions
+    if generic is not None and not delivered.get("transactions"):
+        files = matching_files(generic.file_spec(), settings.landing_path)
+        where = (
+            f"{len(files)} file(s) match but none has an order dated in it"
+            if files
+            else "no file matches"
+        )
+        lines.append(
+            f"sources.transactions delivered no row for {span}: {where} "
+            f"(path {generic.path!r}, relative to landing_dir {settings.landing_path})"
+        )
+    database = settings.sources.pos_database
+    for name, key in DATABASE_TABLE_KEYS.items():
+        if database and getattr(database, key) and not delivered.get(name):
+            lines.append(
+                f"sources.pos_database.{key} delivered no row for {span}: no change in "
+                f"the database named by ${database.url_env}"
+            )
+    return lines, any(rows for rows in delivered.values())
 
 
 def check_range(settings: Settings, start: date, end: date) -> None:
@@ -151,9 +214,14 @@ def table_counts(
 
 
 def _execute(
-    settings: Settings, runs: list[tuple[str, dict[str, str]]], *, show_progress: bool
+    settings: Settings,
+    runs: list[tuple[str, dict[str, str]]],
+    *,
+    show_progress: bool,
+    after_job: Callable[[str], None] | None = None,
 ) -> list[str]:
-    """Run the jobs one after the other through the Dagster instance; stop at the first failure."""
+    """Run the jobs one after the other through the Dagster instance; stop at the first failure
+    (or when `after_job`, called with each job's name once it succeeded, raises RunError)."""
     if settings.warehouse.engine == "spark" and (reason := spark_unavailable()):
         raise RunError(f"warehouse.engine is spark in {settings.config_path}, but {reason}")
     apply_environment(
@@ -183,6 +251,8 @@ def _execute(
                 if not result.success:
                     log.flush()
                     raise RunError(_failure_reason(result, log_path))
+                if after_job:
+                    after_job(job_name)
         finally:
             # The jobs shared one Spark session (a local metastore admits one process): it and
             # its JVM end with them.
@@ -203,8 +273,18 @@ def run_pipeline(
         # Analytics as of the last day of the range (as a scheduled run of that day would).
         (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
     ]
-    run_ids = _execute(settings, runs, show_progress=show_progress)
-    return RunOutcome(start, end, run_ids, table_counts(settings))
+    silent: list[str] = []
+
+    def after_ingest(job_name: str) -> None:
+        # A run on nothing is no success: stop before building marts and analytics of nothing.
+        if job_name == INGEST_JOB:
+            lines, delivered_any = silent_sources(settings, start, end)
+            silent.extend(lines)
+            if not delivered_any:
+                raise RunError("no source delivered any row, so there was nothing to load", lines)
+
+    run_ids = _execute(settings, runs, show_progress=show_progress, after_job=after_ingest)
+    return RunOutcome(start, end, run_ids, table_counts(settings), silent)
 
 
 def history_days(start: date, end: date, every: str) -> list[date]:

@@ -176,3 +176,34 @@ def test_outside_demo_mode_a_run_refuses_the_documented_demo_key(tmp_path: Path)
     )  # fmt: skip
     assert allowed.returncode == 0, allowed.stderr[-2000:]
     assert "warning: LOYALTY_PSEUDONYM_KEY is not set" in allowed.stderr
+
+
+def test_a_run_in_which_no_source_delivers_says_where_it_looked_and_fails(tmp_path: Path):
+    config = write_config(
+        tmp_path,
+        "sources:\n  transactions:\n    path: sales/*.csv\n"
+        "    columns: {customer_id: C, order_id: O, ordered_at: T, amount: A}\n",
+    )
+    (tmp_path / "landing" / "pos" / "tickets" / "date=2025-01-02").mkdir(parents=True)
+    run = loyalty("run", "--config", str(config), "--start", "2025-03-01", "--end", "2025-03-02")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    notes = [line for line in run.stderr.splitlines() if line.startswith("note: ")]
+    landing = (tmp_path / "landing").resolve()
+    assert notes == [
+        "note: sources.pos_tickets delivered no row for 2025-03-01..2025-03-02: no day folder "
+        f"(date=YYYY-MM-DD) in that range under {landing / 'pos' / 'tickets'}; "
+        "it holds 2025-01-02..2025-01-02",
+        "note: sources.transactions delivered no row for 2025-03-01..2025-03-02: no file matches "
+        f"(path 'sales/*.csv', relative to landing_dir {landing})",
+    ]
+    assert run.stderr.strip().splitlines()[-1] == (
+        "loyalty: run 2025-03-01..2025-03-02 failed: no source delivered any row, "
+        "so there was nothing to load"
+    )
+    # Nothing was built from nothing.
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        built = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts'"
+        ).fetchone()
+    assert built == (0,)

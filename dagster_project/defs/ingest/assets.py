@@ -18,7 +18,7 @@ from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
 from dagster_project.lib.sources.database import DatabaseSourceError, DatabaseTable
 from dagster_project.lib.sources.database_load import load_database_source
 from dagster_project.lib.sources.files import SourceFileError
-from dagster_project.lib.sources.generic import GenericFileSpec, load_generic_transactions
+from dagster_project.lib.sources.generic import load_generic_transactions
 from dagster_project.lib.sources.load import IngestContext, LoadResult, load_csv_source
 from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
 from dagster_project.lib.sources.specs import (
@@ -211,13 +211,7 @@ def _generic_transactions_asset(
 ) -> dg.AssetsDefinition:
     generic = settings.sources.transactions
     assert generic is not None
-    spec = GenericFileSpec(
-        pattern=generic.path,
-        columns=generic.columns.mapped(),
-        format=generic.format,
-        delimiter=generic.delimiter,
-        timestamp_format=generic.timestamp_format,
-    )
+    spec = generic.file_spec()
 
     def loader(con, start, end, ctx):
         return load_generic_transactions(con, spec, start, end, ctx)
