@@ -14,6 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from dagster_project.config import load_settings
+from dagster_project.definitions import build_definitions
 from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib.quality import suites
@@ -137,19 +139,27 @@ def test_a_suite_that_guards_no_asset_is_refused(tmp_path: Path):
         suite_checks([downstream.key], partitions, tmp_path)
 
 
-def test_every_analytics_output_has_a_suite():
-    tables = {
-        "customer_rfm",
-        "revenue_concentration",
-        "customer_clv",
-        "clv_model_runs",
-        "customer_lifecycle",
-        "customer_segment_history",
-        "kpi_daily",
-        "kpi_clv_by_group",
-        "cohort_retention",
-        "segment_profiles",
-        "customer_contactability",
-        "campaign_members",
+def test_every_analytics_output_has_a_suite(tmp_path: Path):
+    """Every table the analytics write, from the graph itself (dbt's models in the analytics
+    folder and every asset keyed under analytics, the Python-written ones too), has its suite,
+    and each suite becomes a check on its asset."""
+    config = tmp_path / "loyalty.yml"
+    config.write_text(
+        "warehouse: {path: w.duckdb}\n"
+        "exports: {tools: [generic], segments: {everyone: {where: 'frequency >= 0'}}}\n",
+        encoding="utf-8",
+    )
+    defs = build_definitions(load_settings(config))
+    graph = defs.resolve_asset_graph()
+    outputs = {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == "analytics"}
+    manifest = json.loads((tmp_path / "dbt_target" / "manifest.json").read_text(encoding="utf-8"))
+    models = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["fqn"][1] == "analytics"
     }
-    assert tables <= set(suites())
+    assert {"customer_rfm", "customer_clv", "campaign_results"} <= outputs
+    assert models and models <= outputs | {"customer_contactability"}
+    assert outputs | models <= set(suites())
+    checked = {key.asset_key.path[-1] for key in graph.asset_check_keys if key.name == "gx_suite"}
+    assert outputs | models <= checked

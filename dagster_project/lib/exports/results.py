@@ -1,11 +1,12 @@
 """Campaign results: each export day's treated group against its control group, once the
 measurement window after it has passed.
 
-On day D the results of the export made `window_days` before D are computed: per group, its
-members' purchases placed after the export day and by D (non-prescription value, net of the
-returns made by D), summed in SQL to sufficient statistics; the lift and its intervals come from `lift.py`. One row
-per campaign and export day, written as of D; a daily run adds each wave's row the day its window
-closes, and a backfill of D computes the same row again.
+On day D every wave whose measurement window (`window_days` after its export day) is open on D,
+or closes on D, is measured: per group, its members' purchases placed after the export day and
+by D (non-prescription value, net of the returns made by D), summed in SQL to sufficient
+statistics; the lift and its intervals come from `lift.py`. One row per campaign and export day
+as of D: `is_complete` once the window has closed (the wave's final result, the row of the day it
+closes), a result so far before; a backfill of D computes the same rows again.
 """
 
 from __future__ import annotations
@@ -79,21 +80,32 @@ def wave_lift(
 def results_for_day(
     con: duckdb.DuckDBPyConnection, campaigns: list[str], as_of: date, window_days: int
 ) -> list[dict]:
-    """The result rows as of `as_of`: the wave of each campaign exported `window_days` before."""
-    export_date = as_of - timedelta(days=window_days)
+    """The result rows as of `as_of`: each wave of each campaign whose window is open on that
+    day (measured so far, `is_complete` false) or closes on it (`is_complete` true)."""
+    first_export = as_of - timedelta(days=window_days)
     rows = []
     for campaign in campaigns:
-        lift = wave_lift(con, campaign, export_date, as_of)
-        if lift is None:
-            continue
-        rows.append(
-            {
-                "as_of_date": as_of,
-                "campaign": campaign,
-                "export_date": export_date,
-                "window_end_date": as_of,
-                "is_complete": True,
-                **lift.as_dict(),
-            }
-        )
+        export_days = [
+            day
+            for (day,) in con.execute(
+                "select distinct as_of_date from analytics.campaign_members "
+                "where campaign = $campaign and as_of_date >= $first and as_of_date < $as_of "
+                "order by as_of_date",
+                {"campaign": campaign, "first": first_export, "as_of": as_of},
+            ).fetchall()
+        ]
+        for export_date in export_days:
+            lift = wave_lift(con, campaign, export_date, as_of)
+            if lift is None:
+                continue
+            rows.append(
+                {
+                    "as_of_date": as_of,
+                    "campaign": campaign,
+                    "export_date": export_date,
+                    "window_end_date": as_of,
+                    "is_complete": export_date == first_export,
+                    **lift.as_dict(),
+                }
+            )
     return rows

@@ -9,6 +9,7 @@ import pytest
 
 from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
+from dagster_project.lib.quality import suites, validate_frame
 from dagster_project.lib.synthetic.campaign import campaign_response
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables
 
@@ -55,8 +56,21 @@ def test_the_measured_lift_recovers_the_generators_uplift(con):
     assert row["incremental_buyers"] == pytest.approx(row["purchase_rate_lift"] * 24_000)
 
 
-def test_a_day_without_a_wave_closing_has_no_results(con):
-    assert results_for_day(con, ["vip"], EXPORT_DAY + timedelta(WINDOW - 1), WINDOW) == []
+def test_a_wave_is_measured_so_far_in_its_window_and_complete_the_day_it_closes(con):
+    # Not on its own export day, nor after its window closed (its final row is that day's).
+    assert results_for_day(con, ["vip"], EXPORT_DAY, WINDOW) == []
+    assert results_for_day(con, ["vip"], EXPORT_DAY + timedelta(WINDOW + 1), WINDOW) == []
+    so_far = {
+        day: results_for_day(con, ["vip"], EXPORT_DAY + timedelta(day), WINDOW)
+        for day in (1, WINDOW - 1, WINDOW)
+    }
+    assert [len(rows) for rows in so_far.values()] == [1, 1, 1]
+    assert [rows[0]["is_complete"] for rows in so_far.values()] == [False, False, True]
+    assert {rows[0]["export_date"] for rows in so_far.values()} == {EXPORT_DAY}
+    assert so_far[1][0]["window_end_date"] == EXPORT_DAY + timedelta(1)
+    # Buyers accumulate over the window.
+    buyers = [rows[0]["treated_buyers"] for rows in so_far.values()]
+    assert buyers[0] < buyers[1] <= buyers[2]
 
 
 def add_lines(con, lines: list[dict]) -> None:
@@ -107,3 +121,18 @@ def test_returns_count_by_the_day_they_were_made_and_prescriptions_not_at_all(co
     # measured after it, it is.
     assert added[window_end] == pytest.approx(100.0)
     assert added[later] == pytest.approx(70.0)
+
+
+def test_the_campaign_results_suite_passes_real_rows_and_catches_a_broken_interval(con):
+    rows = [
+        row
+        for day in (1, WINDOW - 1, WINDOW)
+        for row in results_for_day(con, ["vip"], EXPORT_DAY + timedelta(day), WINDOW)
+    ]
+    frame = pd.DataFrame(rows)
+    suite = suites()["campaign_results"]
+    failed = [o.name for o in validate_frame(frame, suite) if not o.success]
+    assert failed == []
+    broken = frame.assign(purchase_rate_lift_low=frame["purchase_rate_lift_high"] + 0.01)
+    failed = [o for o in validate_frame(broken, suite) if not o.success]
+    assert [o.unexpected_count for o in failed] == [len(frame)]
