@@ -70,3 +70,10 @@
 {% macro median_money(column) -%}
     {{ loyalty.to_money('round(' ~ loyalty.median('cast((' ~ column ~ ') * 100 as ' ~ loyalty.type_double() ~ ')') ~ ') / 100') }}
 {%- endmacro %}
+
+
+{#- Whether a count describes some people but fewer than `minimum`: a value computed from them
+    would point at them (segment profiles hide it). -#}
+{% macro too_few(count, minimum) -%}
+    ({{ count }} between 1 and {{ minimum - 1 }})
+{%- endmacro %}

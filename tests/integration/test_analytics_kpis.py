@@ -336,39 +336,64 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
     for key in shown:
         assert profiles.loc[key, "customers"] == sizes[key]
 
-    # One group recomputed: the gold tier's age bands, top category and typical basket.
-    gold = history[history.value_tier == "gold"].merge(customers, on="customer_key")
-    age = END.year - gold.birth_year
-    bands = pd.cut(
-        age,
+    # Every shown group's age bands recomputed, with the cells that describe too few hidden.
+    ages = customers.assign(age=END.year - customers.birth_year)
+    ages["band"] = pd.cut(
+        ages.age,
         [-1, 24, 34, 44, 54, 64, 120],
         labels=["under_25", "25_34", "35_44", "45_54", "55_64", "65_plus"],
     )
-    shares = bands.value_counts(normalize=False) / len(gold)
-    ours = profiles.loc[("value_tier", "gold")]
-    for band, share in shares.items():
-        assert ours[f"age_{band}_share"] == pytest.approx(share, abs=1e-12), band
-    assert ours["age_unknown_share"] == pytest.approx(age.isna().mean(), abs=1e-12)
+    ages["band"] = ages.band.astype(object).where(ages.band.notna(), "unknown")
+    hidden_somewhere = 0
+    for group_type, name in shown:
+        members = history[history[group_type] == name].merge(ages, on="customer_key")
+        counts = members.band.value_counts().reindex(AGE_BANDS, fill_value=0)
+        expected = expected_shares(counts, len(members))
+        ours = profiles.loc[(group_type, name)]
+        for band in AGE_BANDS:
+            share = ours[f"age_{band}_share"]
+            if expected[band] is None:
+                assert pd.isna(share), (group_type, name, band)
+                hidden_somewhere += 1
+            else:
+                assert share == pytest.approx(expected[band], abs=1e-12), (group_type, name, band)
+    assert hidden_somewhere > 0  # the data has small cells: the rule is exercised
 
+    # The gold tier's typical basket and top category (one that enough of them bought).
+    gold = history[history.value_tier == "gold"]
+    ours = profiles.loc[("value_tier", "gold")]
     purchases = purchases_as_of(lines, END)
     gold_orders = purchases[purchases.customer_key.isin(gold.customer_key)]
+    assert gold_orders.customer_key.nunique() >= PROFILE_MIN_GROUP_SIZE
     assert float(ours["median_order_value_amount"]) == pytest.approx(
         gold_orders.purchase_amount.median(), abs=0.005
     )
-    spend = (
-        lines[
-            lines.transaction_id.isin(gold_orders.transaction_id)
-            & ~lines.is_prescription
-            & (lines.event_date <= pd.Timestamp(END))
-        ]
-        .groupby("category")
-        .line_amount.sum()
-        .sort_values(ascending=False)
-    )
-    assert ours["top_category_1"] == spend.index[0]
+    bought = lines[
+        lines.transaction_id.isin(gold_orders.transaction_id)
+        & ~lines.is_prescription
+        & (lines.event_date <= pd.Timestamp(END))
+    ]
+    spend = bought.groupby("category").line_amount.sum()
+    buyers = bought.groupby("category").customer_key.nunique()
+    eligible = spend[buyers >= PROFILE_MIN_GROUP_SIZE].sort_values(ascending=False)
+    assert ours["top_category_1"] == eligible.index[0]
     assert ours["top_category_1_spend_share"] == pytest.approx(
-        spend.iloc[0] / spend.sum(), abs=1e-9
+        eligible.iloc[0] / spend.sum(), abs=1e-9
     )
+
+
+AGE_BANDS = ["under_25", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"]
+
+
+def expected_shares(counts: pd.Series, size: int) -> dict[str, float | None]:
+    """Each cell's share, None when it counts 1 to min - 1 people; when any is hidden, the
+    smallest cell of at least min people (the first of equals) is hidden too."""
+    too_few = (counts >= 1) & (counts < PROFILE_MIN_GROUP_SIZE)
+    hidden = set(counts.index[too_few])
+    large = counts[counts >= PROFILE_MIN_GROUP_SIZE]
+    if counts[too_few].sum() > 0 and len(large):
+        hidden.add(large.idxmin())
+    return {cell: None if cell in hidden else n / size for cell, n in counts.items()}
 
 
 def test_computing_days_again_leaves_the_same_rows(warehouse: Warehouse):

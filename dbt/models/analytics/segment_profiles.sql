@@ -5,8 +5,17 @@
     value_tier, lifecycle_stage) and group_name, with fixed columns (no JSON, no arrays): size,
     revenue share, average CLV, shares of age bands, marital status and channel mix, the top 3
     postal areas and the top 3 product categories by spend (prescription categories left out),
-    and the typical basket. Aggregates only, and no row at all for a group of fewer than
-    var('profile_min_group_size') customers, so no profile points at a person.
+    and the typical basket. Aggregates only, and no value that describes fewer than
+    var('profile_min_group_size') customers (docs/analytics.md says what is guaranteed):
+    - a group smaller than that has no row;
+    - a share of a group (an age band, a marital status, a channel mix) counting between 1 and
+      min - 1 people is null; in each of those sets of shares, which add up to the whole group,
+      the smallest share of at least min people is hidden too when any is, so a hidden share
+      cannot be recovered as one minus the others;
+    - a postal area or a category is named only when at least min people of the group live
+      there or bought it (the top 3 are among those);
+    - revenue, orders and basket values are null when fewer than min people of the group bought,
+      the average CLV when fewer than min have one.
 
     Age is the age reached in the year of as_of_date (dim_customers keeps the birth year only).
     Revenue, channels, baskets and categories are the purchases as seen on as_of_date
@@ -17,6 +26,12 @@
 {%- set age_bands = ['under_25', '25_34', '35_44', '45_54', '55_64', '65_plus', 'unknown'] -%}
 {%- set marital_statuses = ['single', 'married', 'divorced', 'widowed', 'unknown'] -%}
 {%- set channel_mixes = [('store_only', 'store'), ('online_only', 'online'), ('both', 'both')] -%}
+{#- Each set of shares that adds up to the whole group: its name, count columns, denominator. -#}
+{%- set partitions = [
+    ('age', 'age_', age_bands, 'customers'),
+    ('marital', 'marital_', marital_statuses, 'customers'),
+    ('channel', 'channel_', channel_mixes | map('first') | list, 'buyers'),
+] -%}
 
 with
 
@@ -166,6 +181,27 @@ shown_groups as (
 
 ),
 
+-- Per set of shares: how many people its hidden shares count, and its smallest share that may
+-- be shown (hidden too when the hidden ones count fewer than min: see the header).
+suppression as (
+
+    select
+        group_facts.*,
+        {%- for name, prefix, cells, denominator in partitions %}
+        {%- set counts = [] %}
+        {%- for cell in cells %}{% do counts.append(prefix ~ cell ~ '_customers') %}{% endfor %}
+        {% for count in counts %}case when {{ loyalty.too_few(count, min_group_size) }} then {{ count }} else 0 end{{ ' + ' if not loop.last }}{% endfor %}
+            as {{ name }}_hidden_customers,
+        least({% for count in counts %}case when {{ count }} >= {{ min_group_size }} then {{ count }} end{{ ', ' if not loop.last }}{% endfor %})
+            as {{ name }}_smallest_shown_customers{{ ',' if not loop.last }}
+        {%- endfor %}
+    from group_facts
+    inner join shown_groups
+        on group_facts.group_type = shown_groups.group_type
+        and group_facts.group_name = shown_groups.group_name
+
+),
+
 shown_memberships as (
 
     select memberships.*
@@ -188,6 +224,7 @@ postal_areas as (
         on shown_memberships.customer_key = banded_customers.customer_key
     where banded_customers.postal_area <> 'unknown'
     group by shown_memberships.group_type, shown_memberships.group_name, banded_customers.postal_area
+    having count(*) >= {{ min_group_size }}
 
 ),
 
@@ -240,7 +277,8 @@ group_categories as (
         shown_memberships.group_type,
         shown_memberships.group_name,
         customer_categories.category,
-        sum(customer_categories.spend_amount) as spend_amount
+        sum(customer_categories.spend_amount) as spend_amount,
+        count(*) as category_customers
     from shown_memberships
     inner join customer_categories
         on shown_memberships.customer_key = customer_categories.customer_key
@@ -255,7 +293,8 @@ ranked_categories as (
         sum(spend_amount) over (partition by group_type, group_name) as group_spend_amount,
         row_number() over (
             partition by group_type, group_name
-            order by spend_amount desc, category
+            order by case when category_customers >= {{ min_group_size }} then 0 else 1 end,
+                spend_amount desc, category
         ) as category_rank
     from group_categories
 
@@ -273,6 +312,7 @@ top_categories as (
         {%- endfor %}
     from ranked_categories
     where category_rank <= 3
+        and category_customers >= {{ min_group_size }}
     group by group_type, group_name
 
 ),
@@ -296,59 +336,66 @@ final as (
 
     select
         {{ loyalty.as_of_date() }} as as_of_date,
-        group_facts.group_type,
-        group_facts.group_name,
+        suppression.group_type,
+        suppression.group_name,
 
         ---------- size and value
-        group_facts.customers,
+        suppression.customers,
         {{ min_group_size }} as min_group_size,
-        {{ loyalty.ratio('group_facts.customers', 'group_type_sizes.group_type_customers') }} as customer_share,
-        {{ loyalty.to_money('group_facts.revenue_amount') }} as revenue_amount,
-        {{ loyalty.ratio('group_facts.revenue_amount', 'all_revenue.revenue_amount') }} as revenue_share,
-        {{ loyalty.to_money('group_facts.predicted_clv_amount / nullif(group_facts.clv_customers, 0)') }}
+        {{ loyalty.ratio('suppression.customers', 'group_type_sizes.group_type_customers') }} as customer_share,
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then {{ loyalty.to_money('suppression.revenue_amount') }} end
+            as revenue_amount,
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then {{ loyalty.ratio('suppression.revenue_amount', 'all_revenue.revenue_amount') }} end
+            as revenue_share,
+        case when not {{ loyalty.too_few('suppression.clv_customers', min_group_size) }} then {{ loyalty.to_money('suppression.predicted_clv_amount / nullif(suppression.clv_customers, 0)') }} end
             as average_predicted_clv_amount,
 
-        ---------- who they are
-        {%- for band in age_bands %}
-        {{ loyalty.ratio('group_facts.age_' ~ band ~ '_customers', 'group_facts.customers') }} as age_{{ band }}_share,
+        ---------- who they are; how they buy (channel mix over the customers with a purchase)
+        {%- for name, prefix, cells, denominator in partitions %}
+        {%- for cell in cells %}
+        {%- set count = 'suppression.' ~ prefix ~ cell ~ '_customers' %}
+        case
+            when {{ loyalty.too_few(count, min_group_size) }} then null
+            when suppression.{{ name }}_hidden_customers > 0
+                and {{ count }} = suppression.{{ name }}_smallest_shown_customers
+                {%- for earlier in cells[:loop.index0] %}
+                and suppression.{{ prefix ~ earlier }}_customers <> suppression.{{ name }}_smallest_shown_customers
+                {%- endfor %}
+                then null
+            else {{ loyalty.ratio(count, 'suppression.' ~ denominator) }}
+        end as {{ prefix ~ cell }}_share,
         {%- endfor %}
-        {%- for status in marital_statuses %}
-        {{ loyalty.ratio('group_facts.marital_' ~ status ~ '_customers', 'group_facts.customers') }} as marital_{{ status }}_share,
-        {%- endfor %}
+        {%- if name == 'marital' %}
         {%- for rank in [1, 2, 3] %}
         top_postal_areas.top_postal_area_{{ rank }},
-        {{ loyalty.ratio('top_postal_areas.top_postal_area_' ~ rank ~ '_customers', 'group_facts.customers') }}
+        {{ loyalty.ratio('top_postal_areas.top_postal_area_' ~ rank ~ '_customers', 'suppression.customers') }}
             as top_postal_area_{{ rank }}_share,
         {%- endfor %}
-
-        ---------- how they buy (customers with a purchase)
-        {%- for name, value in channel_mixes %}
-        {{ loyalty.ratio('group_facts.channel_' ~ name ~ '_customers', 'group_facts.buyers') }} as channel_{{ name }}_share,
+        {%- endif %}
         {%- endfor %}
         {%- for rank in [1, 2, 3] %}
         top_categories.top_category_{{ rank }},
         top_categories.top_category_{{ rank }}_spend_share,
         {%- endfor %}
-        coalesce(baskets.orders_count, 0) as orders_count,
-        baskets.median_order_value_amount,
-        baskets.average_order_value_amount
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then coalesce(baskets.orders_count, 0) end as orders_count,
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then baskets.median_order_value_amount end
+            as median_order_value_amount,
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then baskets.average_order_value_amount end
+            as average_order_value_amount
 
-    from group_facts
-    inner join shown_groups
-        on group_facts.group_type = shown_groups.group_type
-        and group_facts.group_name = shown_groups.group_name
+    from suppression
     inner join group_type_sizes
-        on group_facts.group_type = group_type_sizes.group_type
+        on suppression.group_type = group_type_sizes.group_type
     cross join all_revenue
     left join top_postal_areas
-        on group_facts.group_type = top_postal_areas.group_type
-        and group_facts.group_name = top_postal_areas.group_name
+        on suppression.group_type = top_postal_areas.group_type
+        and suppression.group_name = top_postal_areas.group_name
     left join top_categories
-        on group_facts.group_type = top_categories.group_type
-        and group_facts.group_name = top_categories.group_name
+        on suppression.group_type = top_categories.group_type
+        and suppression.group_name = top_categories.group_name
     left join baskets
-        on group_facts.group_type = baskets.group_type
-        and group_facts.group_name = baskets.group_name
+        on suppression.group_type = baskets.group_type
+        and suppression.group_name = baskets.group_name
 
 )
 
