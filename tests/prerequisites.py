@@ -1,7 +1,9 @@
 """What a test needs from the machine, and what happens when it is missing.
 
-Off CI a missing prerequisite skips the test with the reason; under CI=true the machine is
-set up by `.ci/run` (chromium, Java, PostgreSQL), so its absence is a failure, never a skip.
+Off CI a missing prerequisite skips the test with the reason; under CI=true its absence is a
+failure, never a skip: `.ci/run` installs chromium and Java (make browser, make java), and
+PostgreSQL runs on the CI machine itself (127.0.0.1:5432, trust auth; tests make their own
+databases).
 """
 
 from __future__ import annotations
