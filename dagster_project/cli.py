@@ -179,7 +179,19 @@ def _generate(
 @click.option("--date", "day", type=ISO_DATE, default=None, help="Load one day.")
 @click.option("--start", type=ISO_DATE, default=None, help="First day of a range (with --end).")
 @click.option("--end", type=ISO_DATE, default=None, help="Last day of a range (with --start).")
-def run(config: str | None, day: date | None, start: date | None, end: date | None) -> None:
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Compute the days from what is loaded even when no source delivered a row for them "
+    "(otherwise such a run stops after ingest and exits 1).",
+)
+def run(
+    config: str | None,
+    day: date | None,
+    start: date | None,
+    end: date | None,
+    allow_empty: bool,
+) -> None:
     """Run the pipeline for a day, a range of days, or (no dates) every day delivered."""
     settings = _settings(config)
     if day and (start or end):
@@ -188,10 +200,12 @@ def run(config: str | None, day: date | None, start: date | None, end: date | No
         _fail("--start and --end go together", 2)
     if day:
         start = end = day
-    _run(settings, start, end)
+    _run(settings, start, end, allow_empty=allow_empty)
 
 
-def _run(settings: Settings, start: date | None, end: date | None) -> None:
+def _run(
+    settings: Settings, start: date | None, end: date | None, *, allow_empty: bool = False
+) -> None:
     from dagster_project.pipeline import RunError, delivered_span, run_pipeline
 
     if start is None or end is None:
@@ -216,7 +230,7 @@ def _run(settings: Settings, start: date | None, end: date | None) -> None:
     click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
     began = time.monotonic()
     try:
-        outcome = run_pipeline(settings, start, end)
+        outcome = run_pipeline(settings, start, end, allow_empty=allow_empty)
     except RunError as error:
         for line in error.notes:
             click.echo(f"note: {line}", err=True)

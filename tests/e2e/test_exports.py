@@ -205,7 +205,7 @@ def test_only_people_who_may_be_contacted_are_exported(project: Project):
             folder = project.export_folder(tool, segment)
             delimiter = ";" if tool == "brevo" else ","
             for path in folder.glob(f"{tool}_*.csv"):
-                if path.name.endswith("_suppression.csv"):
+                if path.name.endswith(("_optout.csv", "_leavers.csv")):
                     continue
                 emails = {normalise(r[EMAIL_COLUMN[tool]]) for r in read_csv(path, delimiter)}
                 assert emails <= allowed, (tool, segment, sorted(emails - allowed)[:3])
@@ -335,14 +335,20 @@ def person_ids(landing: Path, email: str) -> dict[str, str]:
 
 
 def exported_emails(project: Project, day: str, kind: str) -> list[tuple[str, str, str, str]]:
-    """(tool, segment, email, reason or '') of every row of the day's upsert or suppression."""
+    """(tool, segment, email, reason or '') of every row of the day's files of `kind`: upsert,
+    optout or leavers."""
     found = []
     for tool in TOOLS:
         delimiter = ";" if tool == "brevo" else ","
         for segment in ("buyers", "champions", "win_back"):
             folder = project.export_folder(tool, segment, day)
             for path in sorted(folder.glob("*.csv")):
-                if path.name.endswith("_suppression.csv") != (kind == "suppression"):
+                is_kind = (
+                    path.name.endswith(f"_{kind}.csv")
+                    if kind != "upsert"
+                    else not path.name.endswith(("_optout.csv", "_leavers.csv"))
+                )
+                if not is_kind:
                     continue
                 for row in read_csv(path, delimiter):
                     email = normalise(row[EMAIL_COLUMN[tool]])
@@ -371,7 +377,8 @@ def erased_and_unsubscribed(project: Project) -> tuple[str, str]:
         encoding="utf-8",
     )
     for day in (NEXT, AFTER):
-        run = loyalty("run", "--config", str(project.config), "--date", day)
+        # AFTER delivers nothing: the day is computed from what is loaded.
+        run = loyalty("run", "--config", str(project.config), "--date", day, "--allow-empty")
         assert run.returncode == 0, run.stderr[-3000:]
     return erased, unsubscribed
 
@@ -380,8 +387,8 @@ def test_erased_and_unsubscribed_people_are_suppressed_once_and_never_sent(
     project: Project, erased_and_unsubscribed: tuple[str, str]
 ):
     erased, unsubscribed = erased_and_unsubscribed
-    suppressed = exported_emails(project, NEXT, "suppression")
-    for tool in TOOLS:  # in the buyers' suppression file of every tool, once
+    suppressed = exported_emails(project, NEXT, "optout")
+    for tool in TOOLS:  # in the buyers' global opt-out file of every tool, once
         assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(erased) == 1
         assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(
             unsubscribed
@@ -396,7 +403,12 @@ def test_erased_and_unsubscribed_people_are_suppressed_once_and_never_sent(
             unsubscribed,
         }
     # Once: the day after, nobody suppresses them again.
-    assert erased not in {e for *_, e, _ in exported_emails(project, AFTER, "suppression")}
+    assert erased not in {e for *_, e, _ in exported_emails(project, AFTER, "optout")}
+    # An opt-out is never a mere leaver of the segment.
+    assert not {e for *_, e, _ in exported_emails(project, NEXT, "leavers")} & {
+        erased,
+        unsubscribed,
+    }
     with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
         left = con.execute(
             "select count(*) from pii.customer_contactability where email_normalized = ?",
@@ -417,3 +429,26 @@ def test_a_backfill_of_an_earlier_day_does_not_bring_an_erased_person_back(
     assert erased not in {e for *_, e, _ in exported_emails(project, END, "upsert")}
     # The newest export stays the latest.
     assert project.export_folder("mailchimp", "buyers").resolve().name == AFTER
+
+
+def test_people_who_only_left_a_segment_are_in_no_global_opt_out_file(
+    project: Project, erased_and_unsubscribed: tuple[str, str]
+):
+    left = {
+        (s, e) for t, s, e, reason in exported_emails(project, NEXT, "leavers")
+        if t == "generic" and reason == "left_segment"
+    }  # fmt: skip
+    opted_out = {e for *_, e, _ in exported_emails(project, NEXT, "optout")}
+    allowed = may_be_contacted(project.landing, NEXT)
+    # Between two exports some people move between segments; they may still be mailed.
+    assert left, "no one left a segment between the two exports: the test shows nothing"
+    assert {e for _, e in left} <= allowed
+    assert not {e for _, e in left} & opted_out
+    # Each tool is told the same leavers, in its own shape.
+    for tool in TOOLS:
+        theirs = {(s, e) for t, s, e, _ in exported_emails(project, NEXT, "leavers") if t == tool}
+        assert theirs == {(s, e) for s, e in left} | {
+            (s, e)
+            for t, s, e, reason in exported_emails(project, NEXT, "leavers")
+            if t == "generic" and reason != "left_segment"
+        }, tool

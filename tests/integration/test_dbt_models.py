@@ -787,6 +787,15 @@ def test_an_erased_person_keeps_a_key_and_loses_every_personal_value(warehouse):
                 "postal_code", "marital_status", "birth_date", "email_source")  # fmt: skip
     assert {c: carlos[c] for c in personal} == dict.fromkeys(personal)
     assert carlos["is_email_valid"] is False and carlos["email_opt_in"] is False
+    # The mart BI reads keeps his key and purchases (counted anonymously), not what describes him.
+    described = ("birth_year", "marital_status", "postal_area")
+    profile = one(warehouse, "select * from marts.dim_customers where customer_key = 'ck_1003'")
+    assert {c: profile[c] for c in described} == dict.fromkeys(described)
+    described_others = one(
+        warehouse,
+        "select count(birth_year) as n from marts.dim_customers where customer_key <> 'ck_1003'",
+    )
+    assert described_others["n"] > 0
     others = rows(
         warehouse, "select is_erased from pii.customer_contacts where customer_key <> 'ck_1003'"
     )

@@ -42,7 +42,7 @@ def exports_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg
                 kinds={"python", "csv"},
                 description=(
                     "Per tool and segment: `<exports>/<tool>/<segment>/<as_of_date>/` with the "
-                    "upsert file(s), the suppression file and manifest.json, written atomically."
+                    "upsert file(s), the opt-out and leavers files and manifest.json, written atomically."
                 ),
             ),
             dg.AssetSpec(

@@ -1,24 +1,33 @@
 """Brevo (formerly Sendinblue) contact import (Contacts → Import contacts → Upload a file).
 
-Columns: `EMAIL`, `FIRSTNAME`, `LASTNAME` (Brevo's own attribute names), then attributes
-`SEGMENT`, `RFM_SEGMENT`, `VALUE_TIER`, `LIFECYCLE_STAGE`, `PREDICTED_CLV`, `NEXT_ORDER_DATE`
-(ISO dates; create the attributes once in Brevo). Separator `;` by default, as Brevo's templates
-use (`exports.brevo_delimiter` switches to `,`). Suppression: `EMAIL` only; import it into the
-blocklist.
+Upsert columns: `EMAIL`, `FIRSTNAME`, `LASTNAME` (Brevo's own attribute names), then attributes
+`IN_<SEGMENT>` (a boolean, `true`: the Brevo segment is defined on it), `RFM_SEGMENT`,
+`VALUE_TIER`, `LIFECYCLE_STAGE`, `PREDICTED_CLV`, `NEXT_ORDER_DATE` (ISO dates; create the
+attributes once in Brevo). Separator `;` by default, as Brevo's templates use
+(`exports.brevo_delimiter` switches to `,`). Files over 250 MB are split into numbered parts.
+Leavers: `EMAIL` and `IN_<SEGMENT>` = `false` (an import that updates existing contacts).
+Opt-outs: `EMAIL`, imported into the blocklist (no email from the account any more).
 """
 
 import pandas as pd
 
-from dagster_project.lib.exports.profile import ExportProfile, iso_date, money
+from dagster_project.lib.exports.profile import ExportProfile, flag, iso_date, money
+
+MAX_BYTES = 250 * 1024 * 1024
 
 
-def upsert(audience: pd.DataFrame) -> pd.DataFrame:
+def membership_attribute(segment: str) -> str:
+    """Brevo's attribute names are upper case letters, digits and underscores."""
+    return "IN_" + segment.upper().replace("-", "_")
+
+
+def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "EMAIL": audience["email"],
             "FIRSTNAME": audience["first_name"],
             "LASTNAME": audience["last_name"],
-            "SEGMENT": audience["segment"],
+            membership_attribute(segment): flag(len(audience), "true"),
             "RFM_SEGMENT": audience["rfm_segment"],
             "VALUE_TIER": audience["value_tier"],
             "LIFECYCLE_STAGE": audience["lifecycle_stage"],
@@ -28,8 +37,14 @@ def upsert(audience: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def suppression(leavers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"EMAIL": leavers["email"]})
+def leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"EMAIL": people["email"], membership_attribute(segment): flag(len(people), "false")}
+    )
 
 
-PROFILE = ExportProfile("brevo", upsert, suppression, delimiter=";")
+def optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"EMAIL": people["email"]})
+
+
+PROFILE = ExportProfile("brevo", upsert, optout, leavers, delimiter=";", max_bytes=MAX_BYTES)

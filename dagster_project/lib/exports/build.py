@@ -3,11 +3,13 @@
 For the day D: the segment's members are the customers whose analytics of D match its rule; of
 them only the contactable on D (pii.customer_contactability) count; a control share is held out
 (sticky and stratified by tier: `control.py`) and recorded in analytics.campaign_members with the
-treated; the treated go to every configured tool's upsert file. The suppression file lists who
-must not be mailed any more: the segment's treated of its previous export who are not treated
-now (left the segment, or may no longer be contacted), and everyone who could be contacted on
-that previous export day and no longer can (withdrew consent, unsubscribed, erased). Every file
-is written by `files.publish_export`; ops.export_log records each.
+treated; the treated go to every configured tool's upsert file. Who must not get the segment's
+mail any more is found against the segment's previous export: its treated who are not treated
+now, and everyone who could be contacted on that day and no longer can. They are split by why
+(`profile.py`): those who withdrew consent, unsubscribed or were erased go to the tool's global
+opt-out file; those who only left the segment (or whose address became invalid) to the leavers
+file, which takes them out of this segment and nothing else. Every file is written by
+`files.publish_export`; ops.export_log records each.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dagster_project.lib.exports.files import (
     publish_export,
     split_csv,
 )
-from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS, ExportProfile
+from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS, OPTOUT_REASONS, ExportProfile
 from dagster_project.lib.frames import is_in
 from dagster_project.lib.segment_rules import (
     SEGMENT_BASE_SQL,
@@ -130,7 +132,8 @@ def suppressed_people(
     treated: set[str],
     today: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Who must be suppressed: see the module's docstring. Columns: customer_key, email, reason."""
+    """Who must no longer get the segment's mail (see the module's docstring), and why.
+    Columns: customer_key, email, reason (OPTOUT_REASONS or LEAVER_REASONS)."""
     if previous_day is None:
         return pd.DataFrame(columns=["customer_key", "email", "reason"])
     before = contactability(con, previous_day)
@@ -168,9 +171,14 @@ def _replace_rows(con, table: str, frame: pd.DataFrame, where: str, params: dict
 
 
 def _tool_files(
-    profile: ExportProfile, stem: str, audience: pd.DataFrame, leavers: pd.DataFrame, delimiter
+    profile: ExportProfile,
+    stem: str,
+    segment: str,
+    audience: pd.DataFrame,
+    stopped: pd.DataFrame,
+    delimiter: str,
 ) -> list[ExportFile]:
-    upsert = neutralise_frame(profile.upsert(audience))
+    upsert = neutralise_frame(profile.upsert(audience, segment), profile.phone_columns)
     parts = split_csv(
         upsert, delimiter=delimiter, max_rows=profile.max_rows, max_bytes=profile.max_bytes
     )
@@ -184,9 +192,15 @@ def _tool_files(
     if profile.parquet:
         buffer = upsert.to_parquet(index=False)
         files.append(ExportFile(f"{stem}.parquet", "upsert", buffer, len(upsert)))
-    suppression = neutralise_frame(profile.suppression(leavers))
-    (data,) = split_csv(suppression, delimiter=delimiter)
-    files.append(ExportFile(f"{stem}_suppression.csv", "suppression", data, len(suppression)))
+    optouts = stopped[is_in(stopped["reason"], OPTOUT_REASONS)]
+    leavers = stopped[~is_in(stopped["reason"], OPTOUT_REASONS)]
+    for kind, frame in (
+        ("optout", profile.optout(optouts)),
+        ("leavers", profile.leavers(leavers, segment)),
+    ):
+        frame = neutralise_frame(frame, profile.phone_columns)
+        (data,) = split_csv(frame, delimiter=delimiter)
+        files.append(ExportFile(f"{stem}_{kind}.csv", kind, data, len(frame)))
     return files
 
 
@@ -222,18 +236,20 @@ def export_day(
         audience = _audience(con, treated, as_of).assign(segment=name)
         audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
         previous_day = _previous_export_day(con, name, as_of)
-        leavers = suppressed_people(con, name, previous_day, set(treated), today)
+        stopped = suppressed_people(con, name, previous_day, set(treated), today)
+        optouts = int(is_in(stopped["reason"], OPTOUT_REASONS).sum())
         summary.segments[name] = {
             "members": len(members),
             "treated": len(treated),
             "control": int(members["is_control"].sum()),
-            "suppressed": len(leavers),
+            "optouts": optouts,
+            "leavers": len(stopped) - optouts,
         }
         for tool in exports.tools:
             profile = PROFILES[tool]
             delimiter = exports.brevo_delimiter if tool == "brevo" else profile.delimiter
             stem = f"{tool}_{name}_{as_of.isoformat()}"
-            files = _tool_files(profile, stem, audience, leavers, delimiter)
+            files = _tool_files(profile, stem, name, audience, stopped, delimiter)
             folder = exports_dir / tool / name / as_of.isoformat()
             manifest = publish_export(
                 folder,

@@ -1,8 +1,8 @@
 """Writing an export folder a tool can never see half of.
 
 An export of one tool, segment and day is a folder `<exports>/<tool>/<segment>/<as_of_date>/`
-holding the upsert file (in numbered parts when the tool limits a file's size), the suppression
-file and `manifest.json`. It is written under a temporary name, each file created owner-only
+holding the upsert file (in numbered parts when the tool limits a file's size), the opt-out and
+leavers files and `manifest.json`. It is written under a temporary name, each file created owner-only
 (it holds personal data), the manifest last; then the folder is renamed into place and the
 `latest` link moved to it. An interrupted export leaves the previous folder and `latest` as they
 were. Nothing in the files depends on when they were written, so a re-run is byte-identical.
@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,14 +37,28 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text column of `frame` with formula-like values neutralised."""
+# A phone number in E.164 form ("+34612345678"): digits after one plus, never a formula. Such a
+# value keeps its plus (a quote in front would break the number in every tool that reads it).
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def _neutralise_phone(value: Any) -> Any:
+    return value if isinstance(value, str) and E164.fullmatch(value) else neutralise(value)
+
+
+def neutralise_frame(frame: pd.DataFrame, phone_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Every text column of `frame` with formula-like values neutralised, by column type: in a
+    phone column a valid E.164 number stays as it is, any other value is neutralised."""
     frame = frame.copy()
+    phones = set(phone_columns)
     for column in frame.columns:
         if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(
             frame[column]
         ):
-            frame[column] = frame[column].map(neutralise)
+            if column in phones:
+                frame[column] = frame[column].map(_neutralise_phone)
+            else:
+                frame[column] = frame[column].map(neutralise)
     return frame
 
 
@@ -106,7 +121,7 @@ def _write_private(path: Path, data: bytes) -> None:
 @dataclass(frozen=True)
 class ExportFile:
     name: str
-    kind: str  # upsert | suppression
+    kind: str  # upsert | optout | leavers
     data: bytes
     rows: int
 

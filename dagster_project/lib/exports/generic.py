@@ -2,8 +2,9 @@
 
 Columns: `customer_key`, `email`, `first_name`, `last_name`, `segment`, `rfm_segment`,
 `value_tier`, `lifecycle_stage`, `predicted_clv`, `probability_alive`,
-`expected_next_purchase_date` (ISO date). Suppression: `customer_key`, `email`, `reason`
-(`left_segment`, `no_consent`, `unsubscribed`, `erased`).
+`expected_next_purchase_date` (ISO date). Opt-outs: `customer_key`, `email`, `reason`
+(`no_consent`, `unsubscribed`, `erased`); leavers of the segment: `customer_key`, `email`,
+`segment`, `reason` (`left_segment`, `invalid_email`).
 """
 
 import pandas as pd
@@ -25,15 +26,22 @@ COLUMNS = (
 )
 
 
-def upsert(audience: pd.DataFrame) -> pd.DataFrame:
+def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     frame = audience.loc[:, list(COLUMNS)].copy()
     frame["predicted_clv"] = frame["predicted_clv"].round(2)
     frame["expected_next_purchase_date"] = iso_date(frame["expected_next_purchase_date"])
     return frame
 
 
-def suppression(leavers: pd.DataFrame) -> pd.DataFrame:
-    return leavers.loc[:, ["customer_key", "email", "reason"]].copy()
+def leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    frame = people.loc[:, ["customer_key", "email"]].copy()
+    frame["segment"] = [segment] * len(frame)
+    frame["reason"] = people["reason"].to_numpy()
+    return frame
 
 
-PROFILE = ExportProfile("generic", upsert, suppression, parquet=True)
+def optout(people: pd.DataFrame) -> pd.DataFrame:
+    return people.loc[:, ["customer_key", "email", "reason"]].copy()
+
+
+PROFILE = ExportProfile("generic", upsert, optout, leavers, parquet=True)

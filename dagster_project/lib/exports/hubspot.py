@@ -1,20 +1,31 @@
 """HubSpot contact import (Contacts → Import → File from computer → One file, one object).
 
-Columns: `Email`, `First Name`, `Last Name`, `Lifecycle Stage` (HubSpot's own property: `lead`
-for a card member with no purchase yet, `customer` for everyone who bought), then custom
-properties `Loyalty Segment`, `RFM Segment`, `Value Tier`, `Loyalty Stage` (our lifecycle stage),
-`Predicted CLV`, `Next Order Date` (ISO dates). Files over 250,000 rows are split into numbered
-parts. Suppression: `Email` and `Marketing contact status` = `Unsubscribed`.
+Upsert columns: `Email`, `First Name`, `Last Name`, `Lifecycle Stage` (HubSpot's own property:
+`lead` for a card member with no purchase yet, `customer` for everyone who bought), then custom
+properties `In <segment>` (a single checkbox, `true`: the HubSpot list is defined on it),
+`RFM Segment`, `Value Tier`, `Loyalty Stage` (our lifecycle stage), `Predicted CLV`,
+`Next Order Date` (ISO dates). Files are split into numbered parts past 250,000 rows (well under
+HubSpot's per-file limits of 1,048,576 rows and 512 MB).
+Leavers: `Email` and `In <segment>` = `false`, a contact import that updates existing records.
+Opt-outs: `Email` only, for Import → "Import an opt-out list", which sets "Unsubscribed from all
+email" (the property `Marketing contact status` is a billing flag and unsubscribes nobody).
 """
 
 import pandas as pd
 
-from dagster_project.lib.exports.profile import ExportProfile, iso_date, money
+from dagster_project.lib.exports.profile import (
+    ExportProfile,
+    flag,
+    iso_date,
+    membership_field,
+    money,
+)
 
 MAX_ROWS = 250_000
+MAX_BYTES = 512 * 1024 * 1024
 
 
-def upsert(audience: pd.DataFrame) -> pd.DataFrame:
+def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     stage = audience["lifecycle_stage"]
     return pd.DataFrame(
         {
@@ -22,7 +33,7 @@ def upsert(audience: pd.DataFrame) -> pd.DataFrame:
             "First Name": audience["first_name"],
             "Last Name": audience["last_name"],
             "Lifecycle Stage": stage.map(lambda s: "lead" if s == "prospect" else "customer"),
-            "Loyalty Segment": audience["segment"],
+            membership_field(segment): flag(len(audience), "true"),
             "RFM Segment": audience["rfm_segment"],
             "Value Tier": audience["value_tier"],
             "Loyalty Stage": stage,
@@ -32,8 +43,14 @@ def upsert(audience: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def suppression(leavers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Email": leavers["email"], "Marketing contact status": "Unsubscribed"})
+def leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Email": people["email"], membership_field(segment): flag(len(people), "false")}
+    )
 
 
-PROFILE = ExportProfile("hubspot", upsert, suppression, max_rows=MAX_ROWS)
+def optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Email": people["email"]})
+
+
+PROFILE = ExportProfile("hubspot", upsert, optout, leavers, max_rows=MAX_ROWS, max_bytes=MAX_BYTES)

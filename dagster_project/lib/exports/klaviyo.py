@@ -1,27 +1,36 @@
 """Klaviyo list import (Lists & Segments → a list → Import contacts).
 
-Columns: `Email`, `First Name`, `Last Name`, `Email Marketing Consent` (`SUBSCRIBED`: only people
-who gave consent are exported), custom properties `Segment`, `RFM Segment`, `Value Tier`,
+Upsert columns: `Email`, `First Name`, `Last Name`, `Email Marketing Consent` (`SUBSCRIBED`: only
+people who gave consent are exported), custom properties `In <segment>` (`true`: a Klaviyo segment
+"Properties about someone: In <segment> equals true" follows it), `RFM Segment`, `Value Tier`,
 `Lifecycle Stage`, `Predicted CLV`, `Probability Alive`, `Expected Next Order Date` (dates with a
 time part, as Klaviyo reads them). Files over 50 MB are split into numbered parts.
-Suppression: `Email` only; import it under Profiles → Suppressed profiles.
+Leavers: `Email` and `In <segment>` = `false`, imported into the same list (the property changes,
+the segment lets them go; consent untouched). Opt-outs: `Email`, imported under Profiles →
+Suppressed profiles (account-wide).
 """
 
 import pandas as pd
 
-from dagster_project.lib.exports.profile import ExportProfile, iso_datetime, money
+from dagster_project.lib.exports.profile import (
+    ExportProfile,
+    flag,
+    iso_datetime,
+    membership_field,
+    money,
+)
 
 MAX_BYTES = 50 * 1024 * 1024
 
 
-def upsert(audience: pd.DataFrame) -> pd.DataFrame:
+def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Email": audience["email"],
             "First Name": audience["first_name"],
             "Last Name": audience["last_name"],
-            "Email Marketing Consent": "SUBSCRIBED",
-            "Segment": audience["segment"],
+            "Email Marketing Consent": flag(len(audience), "SUBSCRIBED"),
+            membership_field(segment): flag(len(audience), "true"),
             "RFM Segment": audience["rfm_segment"],
             "Value Tier": audience["value_tier"],
             "Lifecycle Stage": audience["lifecycle_stage"],
@@ -34,8 +43,14 @@ def upsert(audience: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def suppression(leavers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Email": leavers["email"]})
+def leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Email": people["email"], membership_field(segment): flag(len(people), "false")}
+    )
 
 
-PROFILE = ExportProfile("klaviyo", upsert, suppression, max_bytes=MAX_BYTES)
+def optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Email": people["email"]})
+
+
+PROFILE = ExportProfile("klaviyo", upsert, optout, leavers, max_bytes=MAX_BYTES)

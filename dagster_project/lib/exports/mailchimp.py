@@ -1,26 +1,32 @@
 """Mailchimp audience import (Audience → Import contacts → Upload a file).
 
-Columns: `Email Address`, `First Name`, `Last Name`, `Tags` (comma-separated: the export segment,
-the value tier and the lifecycle stage), then merge fields `Segment`, `RFM Segment`, `Value Tier`,
-`Lifecycle Stage`, `Predicted CLV`, `Next Order Date` (ISO dates). UTF-8, comma-separated.
-Suppression: `Email Address` only; import it with the status "Unsubscribed".
+Upsert columns: `Email Address`, `First Name`, `Last Name`, then merge fields `In <segment>`
+(`yes`: the Mailchimp segment is defined on it), `RFM Segment`, `Value Tier`, `Lifecycle Stage`,
+`Predicted CLV`, `Next Order Date` (ISO dates). No tags: an import only ever adds tags, so an old
+tier or stage tag would stay forever; merge fields are overwritten by each import. UTF-8, commas.
+Leavers: `Email Address` and `In <segment>` = `no` (import with "Update any existing contacts":
+they leave the segment and stay subscribed). Opt-outs: `Email Address`, imported with the status
+"Unsubscribed" (unsubscribed from the whole audience).
 """
 
 import pandas as pd
 
-from dagster_project.lib.exports.profile import ExportProfile, iso_date, money
+from dagster_project.lib.exports.profile import (
+    ExportProfile,
+    flag,
+    iso_date,
+    membership_field,
+    money,
+)
 
 
-def upsert(audience: pd.DataFrame) -> pd.DataFrame:
-    tags = audience["segment"] + "," + audience["value_tier"].fillna("") + ","
-    tags = tags + audience["lifecycle_stage"].fillna("")
+def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Email Address": audience["email"],
             "First Name": audience["first_name"],
             "Last Name": audience["last_name"],
-            "Tags": tags.str.strip(","),
-            "Segment": audience["segment"],
+            membership_field(segment): flag(len(audience), "yes"),
             "RFM Segment": audience["rfm_segment"],
             "Value Tier": audience["value_tier"],
             "Lifecycle Stage": audience["lifecycle_stage"],
@@ -30,8 +36,14 @@ def upsert(audience: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def suppression(leavers: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"Email Address": leavers["email"]})
+def leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Email Address": people["email"], membership_field(segment): flag(len(people), "no")}
+    )
 
 
-PROFILE = ExportProfile("mailchimp", upsert, suppression)
+def optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"Email Address": people["email"]})
+
+
+PROFILE = ExportProfile("mailchimp", upsert, optout, leavers)

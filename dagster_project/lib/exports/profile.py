@@ -3,9 +3,20 @@
 An **audience** is the frame the export step hands each profile: one row per contactable customer
 of a segment, with `customer_key`, `email`, `first_name`, `last_name`, `rfm_segment`,
 `value_tier`, `lifecycle_stage`, `predicted_clv`, `probability_alive`,
-`expected_next_purchase_date` and `segment` (the export segment's name). **Leavers** (for the
-suppression file) have `customer_key` and `email`, and `reason`: `left_segment`, `no_consent`,
-`unsubscribed` or `erased`.
+`expected_next_purchase_date` and `segment` (the export segment's name).
+
+People who must no longer get a segment's mail come in two kinds, and each tool is told of them
+differently (docs/marketing.md):
+
+- **Opt-outs** (`customer_key`, `email`, `reason`: `no_consent`, `unsubscribed` or `erased`)
+  withdrew consent, unsubscribed or asked to be forgotten: they go to the tool's own global
+  opt-out (Mailchimp unsubscribe, Klaviyo suppression, Brevo blocklist, HubSpot opt-out list).
+- **Leavers** (`customer_key`, `email`, `reason`: `left_segment` or `invalid_email`) may still be
+  mailed, only not as members of this segment: they get the segment's membership field set to
+  "no" (`In <segment>`), on which the tool's segment is defined, and nothing global.
+
+Membership is a field per export segment, overwritten by every import, because a person can be in
+several segments at once, and tags (Mailchimp) accumulate on import and are never taken away.
 
 A profile turns them into the tool's own import columns; `lib/exports/files.py` writes the files.
 """
@@ -30,7 +41,10 @@ AUDIENCE_COLUMNS = (
     "expected_next_purchase_date",
     "segment",
 )
-LEAVER_COLUMNS = ("customer_key", "email", "reason")
+# Why someone stops getting a segment's mail: the first are global opt-outs, the rest only
+# leave the segment.
+OPTOUT_REASONS = ("no_consent", "unsubscribed", "erased")
+LEAVER_REASONS = ("left_segment", "invalid_email")
 
 
 @dataclass(frozen=True)
@@ -38,14 +52,20 @@ class ExportProfile:
     """One tool's import format: its columns, separator and file limits."""
 
     tool: str
-    upsert: Callable[[pd.DataFrame], pd.DataFrame]
-    suppression: Callable[[pd.DataFrame], pd.DataFrame]
+    # (audience, segment) → the import file of the segment's treated members
+    upsert: Callable[[pd.DataFrame, str], pd.DataFrame]
+    # opt-outs → the tool's global opt-out import
+    optout: Callable[[pd.DataFrame], pd.DataFrame]
+    # (leavers, segment) → an import that sets the segment's membership field to "no"
+    leavers: Callable[[pd.DataFrame, str], pd.DataFrame]
     delimiter: str = ","
     # A file larger than this is split into numbered parts (the tool refuses bigger imports).
     max_rows: int | None = None
     max_bytes: int | None = None
     # Also write the upsert as Parquet (the generic profile, for pipelines rather than tools).
     parquet: bool = False
+    # Columns holding phone numbers: a valid E.164 number keeps its leading plus (files.py).
+    phone_columns: tuple[str, ...] = ()
 
 
 def iso_date(values: pd.Series) -> pd.Series:
@@ -61,3 +81,13 @@ def iso_datetime(values: pd.Series) -> pd.Series:
 def money(values: pd.Series) -> pd.Series:
     """Amounts with two decimals as text, so every run writes the same bytes."""
     return values.map(lambda v: "" if pd.isna(v) else f"{float(v):.2f}")
+
+
+def membership_field(segment: str) -> str:
+    """The field (merge field, property, column) that says whether someone is in `segment`."""
+    return f"In {segment}"
+
+
+def flag(count: int, value: str) -> list[str]:
+    """`value` once per row: the membership field's value in an upsert or leavers file."""
+    return [value] * count

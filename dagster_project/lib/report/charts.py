@@ -470,10 +470,12 @@ def quarantine_chart(quarantine: pd.DataFrame, top: int = 12) -> Figure:
 
 
 def exports_chart(campaigns: pd.DataFrame, exports: pd.DataFrame) -> Figure:
-    """Per segment exported on the day: people sent, held out (control) and suppressed."""
+    """Per segment exported on the day: people sent, held out (control) and no longer mailed
+    (opted out, or left the segment)."""
     # Every tool gets the same people of a segment: one bar per segment.
-    per_segment = exports.groupby("segment").agg(
-        sent=("upsert_rows", "max"), suppressed=("suppression_rows", "max")
+    stopped = exports.assign(stopped=exports["optout_rows"] + exports["leaver_rows"])
+    per_segment = stopped.groupby("segment").agg(
+        sent=("upsert_rows", "max"), suppressed=("stopped", "max")
     )
     held = campaigns.set_index("segment")
     groups = pd.DataFrame(
@@ -497,7 +499,9 @@ def exports_chart(campaigns: pd.DataFrame, exports: pd.DataFrame) -> Figure:
         color=ACCENT,
         label="held out (control)",
     )
-    axes.barh(y + 0.18, groups["suppressed"], height=0.34, color="#9ca3af", label="suppressed")
+    axes.barh(
+        y + 0.18, groups["suppressed"], height=0.34, color="#9ca3af", label="no longer mailed"
+    )
     for yi, row in enumerate(groups.itertuples()):
         axes.text(
             row.treated + row.control,

@@ -424,21 +424,22 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.Data
 
 def exports_made(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Per tool and segment exported on D: files written, people in the upsert files (parts
-    added up; the generic tool's Parquet copy of the same rows left out) and in the suppression
-    file."""
+    added up; the generic tool's Parquet copy of the same rows left out), in the opt-out file and
+    in the leavers file."""
     return _frame(
         con,
         """select tool, segment, count(*) as files,
             sum(case when kind = 'upsert' and file_name not like '%.parquet' then rows else 0 end)
                 as upsert_rows,
-            sum(case when kind = 'suppression' then rows else 0 end) as suppression_rows
+            sum(case when kind = 'optout' then rows else 0 end) as optout_rows,
+            sum(case when kind = 'leavers' then rows else 0 end) as leaver_rows
         from ops.export_log
         where as_of_date = ?
         group by tool, segment
         order by segment, tool""",
         [as_of],
         ("ops.export_log",),
-        ("tool", "segment", "files", "upsert_rows", "suppression_rows"),
+        ("tool", "segment", "files", "upsert_rows", "optout_rows", "leaver_rows"),
     )
 
 

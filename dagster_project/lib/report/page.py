@@ -472,12 +472,19 @@ def _exports_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     else:
         body = _figure(charts["exports"]) + _table(
-            ["segment", "tool", "files", "people in the upsert file", "suppressed"],
+            ["segment", "tool", "files", "people in the upsert file", "opted out", "left"],
             (
-                (r.segment, r.tool, count(r.files), count(r.upsert_rows), count(r.suppression_rows))
+                (
+                    r.segment,
+                    r.tool,
+                    count(r.files),
+                    count(r.upsert_rows),
+                    count(r.optout_rows),
+                    count(r.leaver_rows),
+                )
                 for r in data.exports.itertuples()
             ),
-            [False, False, True, True, True],
+            [False, False, True, True, True, True],
         )
     return _section(
         "exports",

@@ -29,6 +29,12 @@ transactions as (
 
 ),
 
+erased as (
+
+    select * from {{ ref('int_customers_erased') }}
+
+),
+
 customers as (
 
     select
@@ -119,9 +125,14 @@ joined as (
         card_profiles.enrolled_on as card_enrolled_on,
         online_profiles.online_created_at,
         card_profiles.home_store_id,
-        card_profiles.birth_date,
-        card_profiles.marital_status,
-        coalesce(card_profiles.postal_code, online_profiles.postal_code) as postal_code,
+        -- An erased person keeps their key and purchases (counted anonymously) and loses what
+        -- describes them.
+        case when erased.customer_key is null then card_profiles.birth_date end as birth_date,
+        case when erased.customer_key is null then card_profiles.marital_status end as marital_status,
+        case
+            when erased.customer_key is null
+                then coalesce(card_profiles.postal_code, online_profiles.postal_code)
+        end as postal_code,
         purchases.first_order_date,
         purchases.last_order_date,
         cast(coalesce(purchases.orders_count, 0) as {{ dbt.type_bigint() }}) as orders_count,
@@ -133,6 +144,8 @@ joined as (
         on customers.customer_key = online_profiles.customer_key
     left join purchases
         on customers.customer_key = purchases.customer_key
+    left join erased
+        on customers.customer_key = erased.customer_key
 
 ),
 

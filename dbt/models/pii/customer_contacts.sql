@@ -55,37 +55,9 @@ online as (
 
 ),
 
-erasure_requests as (
-
-    select * from {{ ref('stg_privacy__erasure_requests') }}
-
-),
-
--- Everyone an erasure request names: by card, by Shopify customer, or by an address of theirs.
 erased as (
 
-    select distinct identities.customer_key
-    from erasure_requests
-    inner join identities
-        on (identities.source_system = 'card' and identities.source_key = erasure_requests.card_key)
-        or (
-            identities.source_system = 'shopify'
-            and identities.source_key = erasure_requests.shopify_customer_key
-        )
-
-    union
-
-    select members.card_key as customer_key
-    from erasure_requests
-    inner join members
-        on members.email_normalized = erasure_requests.email_normalized
-
-    union
-
-    select online.customer_key
-    from erasure_requests
-    inner join online
-        on online.email_normalized = erasure_requests.email_normalized
+    select * from {{ ref('int_customers_erased') }}
 
 ),
 

@@ -40,6 +40,16 @@ def test_formula_like_values_are_neutralised_and_others_kept():
     assert out["n"].tolist() == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_phone_column_keeps_e164_numbers_and_neutralises_anything_else():
+    phones = ["+34612345678", "+1 555 0100", "+SUM(A1)", "=1+2", None]
+    frame = pd.DataFrame({"phone": phones, "note": ["+34612345678"] * 5})
+    out = neutralise_frame(frame, phone_columns=["phone"])
+    assert out["phone"].tolist()[:4] == ["+34612345678", "'+1 555 0100", "'+SUM(A1)", "'=1+2"]
+    assert pd.isna(out["phone"].iloc[4])
+    # The same text in a column that is not a phone is neutralised by its first character.
+    assert set(out["note"]) == {"'+34612345678"}
+
+
 def test_split_by_rows_and_by_bytes_keeps_every_row_once_with_a_header_each():
     frame = pd.DataFrame({"email": [f"p{i}@example.com" for i in range(10)], "n": range(10)})
     by_rows = split_csv(frame, max_rows=4)

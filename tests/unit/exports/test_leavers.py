@@ -1,11 +1,15 @@
-"""Who goes on a segment's suppression file: leavers of the segment, withdrawals and erasures."""
+"""Who stops getting a segment's mail, and how each tool is told: opt-outs (withdrawals,
+unsubscribes, erasures) to its global opt-out file, leavers of the segment to a removal from that
+segment only."""
 
+import io
 from datetime import date
 
 import pandas as pd
 import pytest
 
-from dagster_project.lib.exports.build import contactability, suppressed_people
+from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports.build import _tool_files, contactability, suppressed_people
 from dagster_project.lib.warehouse import connect, ensure_ingest_tables
 
 BEFORE, TODAY = date(2025, 3, 30), date(2025, 3, 31)
@@ -76,3 +80,61 @@ def test_the_suppression_rows_come_in_key_order_whatever_order_the_table_has(con
     leavers = suppressed_people(con, "vip", BEFORE, {"ana"}, today)
     assert list(leavers["customer_key"]) == sorted(leavers["customer_key"])
     assert len(leavers) >= 2
+
+
+@pytest.mark.parametrize("tool", sorted(PROFILES))
+def test_a_leaver_is_in_no_global_opt_out_file_and_every_opt_out_is(con, tool):
+    today = contactability(con, TODAY)
+    stopped = suppressed_people(con, "vip", BEFORE, {"ana"}, today)
+    profile = PROFILES[tool]
+    delimiter = profile.delimiter
+    files = {
+        f.kind: f
+        for f in _tool_files(profile, "stem", "vip", AUDIENCE_OF_ANA, stopped, delimiter)
+        if f.name.endswith(".csv")
+    }
+    optout = read(files["optout"].data, delimiter)
+    leavers = read(files["leavers"].data, delimiter)
+    email = OPTOUT_SHAPE[tool][0] if tool != "generic" else "email"
+    # Bea withdrew consent and Dani was erased: the tool's global opt-out, in its own shape...
+    assert sorted(optout[email]) == ["bea@example.com", "dani@example.com"]
+    assert list(optout.columns) == OPTOUT_SHAPE[tool]
+    # ...while Cruz only left the segment: its membership field turns off, nothing global.
+    assert leavers[email].tolist() == ["cruz@example.com"]
+    assert "cruz@example.com" not in set(optout[email])
+    membership = [c for c in leavers.columns if c not in ("customer_key", "reason", email)]
+    assert len(membership) == 1, leavers.columns
+    assert leavers[membership[0]].tolist() == [LEFT_VALUE[tool]]
+
+
+AUDIENCE_OF_ANA = pd.DataFrame(
+    [
+        {
+            "customer_key": "ana",
+            "email": "ana@example.com",
+            "first_name": "Ana",
+            "last_name": "García",
+            "rfm_segment": "Champions",
+            "value_tier": "gold",
+            "lifecycle_stage": "active",
+            "predicted_clv": 12.5,
+            "probability_alive": 0.9,
+            "expected_next_purchase_date": date(2025, 4, 20),
+            "segment": "vip",
+        }
+    ]
+)
+# Each tool's own global opt-out import: the address alone (the generic file adds key and reason).
+OPTOUT_SHAPE = {
+    "mailchimp": ["Email Address"],
+    "klaviyo": ["Email"],
+    "brevo": ["EMAIL"],
+    "hubspot": ["Email"],
+    "generic": ["customer_key", "email", "reason"],
+}
+LEFT_VALUE = {"mailchimp": "no", "klaviyo": "false", "brevo": "false", "hubspot": "false"}
+LEFT_VALUE["generic"] = "vip"  # the generic leavers file names the segment they left
+
+
+def read(data: bytes, delimiter: str) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(data), sep=delimiter, dtype=str, keep_default_na=False)

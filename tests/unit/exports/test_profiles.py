@@ -30,37 +30,40 @@ LEAVERS = pd.DataFrame(
 def test_every_profile_reads_only_audience_columns_and_keeps_every_row():
     assert set(PROFILES) == {"mailchimp", "klaviyo", "brevo", "hubspot", "generic"}
     for tool, profile in PROFILES.items():
-        upsert = profile.upsert(AUDIENCE.loc[:, list(AUDIENCE_COLUMNS)])
+        upsert = profile.upsert(AUDIENCE.loc[:, list(AUDIENCE_COLUMNS)], "vip")
         assert len(upsert) == 2, tool
-        assert len(profile.suppression(LEAVERS)) == 1, tool
+        assert len(profile.optout(LEAVERS)) == 1, tool
+        assert len(profile.leavers(LEAVERS, "vip")) == 1, tool
 
 
-def test_mailchimp_columns_tags_and_iso_dates():
-    out = PROFILES["mailchimp"].upsert(AUDIENCE)
-    assert list(out.columns[:4]) == ["Email Address", "First Name", "Last Name", "Tags"]
-    assert out["Tags"].tolist() == ["vip,gold,active", "vip,,prospect"]
+def test_mailchimp_segments_on_a_merge_field_the_import_overwrites_not_on_tags():
+    out = PROFILES["mailchimp"].upsert(AUDIENCE, "vip")
+    assert list(out.columns[:4]) == ["Email Address", "First Name", "Last Name", "In vip"]
+    assert "Tags" not in out.columns  # an import adds tags and never takes one away
+    assert out["In vip"].tolist() == ["yes", "yes"]
+    assert PROFILES["mailchimp"].leavers(LEAVERS, "vip")["In vip"].tolist() == ["no"]
     assert out["Next Order Date"].tolist()[0] == "2025-04-02"
     assert out["Predicted CLV"].tolist() == ["123.46", ""]
 
 
 def test_klaviyo_consent_and_dates_with_a_time_part():
-    out = PROFILES["klaviyo"].upsert(AUDIENCE)
+    out = PROFILES["klaviyo"].upsert(AUDIENCE, "vip")
     assert out["Email Marketing Consent"].unique().tolist() == ["SUBSCRIBED"]
     assert out["Expected Next Order Date"].tolist()[0] == "2025-04-02 00:00:00"
     assert PROFILES["klaviyo"].max_bytes == 50 * 1024 * 1024
 
 
 def test_brevo_uses_its_attribute_names_and_semicolons():
-    out = PROFILES["brevo"].upsert(AUDIENCE)
-    assert list(out.columns[:3]) == ["EMAIL", "FIRSTNAME", "LASTNAME"]
+    out = PROFILES["brevo"].upsert(AUDIENCE, "win-back")
+    assert list(out.columns[:4]) == ["EMAIL", "FIRSTNAME", "LASTNAME", "IN_WIN_BACK"]
     assert PROFILES["brevo"].delimiter == ";"
+    assert PROFILES["brevo"].max_bytes == 250 * 1024 * 1024
 
 
 def test_hubspot_lifecycle_stage_and_row_limit():
-    out = PROFILES["hubspot"].upsert(AUDIENCE)
+    out = PROFILES["hubspot"].upsert(AUDIENCE, "vip")
     assert out["Lifecycle Stage"].tolist() == ["customer", "lead"]
     assert out["Loyalty Stage"].tolist() == ["active", "prospect"]
     assert PROFILES["hubspot"].max_rows == 250_000
-    assert PROFILES["hubspot"].suppression(LEAVERS).to_dict("records") == [
-        {"Email": "old@example.com", "Marketing contact status": "Unsubscribed"}
-    ]
+    # An opt-out list holds addresses alone: "Marketing contact status" unsubscribes nobody.
+    assert PROFILES["hubspot"].optout(LEAVERS).to_dict("records") == [{"Email": "old@example.com"}]

@@ -178,7 +178,8 @@ def test_exports_made_add_up_parts_and_leave_out_parquet_copies(warehouse: Small
         assert row["files"] == len(files)
         csv = files["kind"].eq("upsert") & files["file_name"].str.endswith(".csv")
         assert row["upsert_rows"] == files.loc[csv, "rows"].sum()
-        assert row["suppression_rows"] == files.loc[files["kind"] == "suppression", "rows"].sum()
+        assert row["optout_rows"] == files.loc[files["kind"] == "optout", "rows"].sum()
+        assert row["leaver_rows"] == files.loc[files["kind"] == "leavers", "rows"].sum()
     assert exports.loc[("generic", "champions"), "upsert_rows"] == 42  # not its Parquet copy
     assert groups.loc["champions"].tolist() == [41, 5]
     assert groups.loc["win_back"].tolist() == [7, 1]

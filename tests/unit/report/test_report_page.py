@@ -99,9 +99,10 @@ def test_the_numbers_on_the_page_are_the_days(report):
     assert "Lifecycle flow, 2025-02-28 to 2025-03-20" in html
     assert '<td>holdout forecast by</td><td class="num">bgnbd fitted on the calibration' in html
     assert "k_part01" not in html  # file names are not listed, counts are
-    # Exports: klaviyo's upsert file came in two parts (30 + 12 people) beside its suppression.
-    cells = '<td>champions</td><td>klaviyo</td><td class="num">3</td><td class="num">42</td>'
-    assert cells + '<td class="num">3</td>' in html
+    # Exports: klaviyo's upsert file came in two parts (30 + 12 people) beside its opt-out file
+    # (2 people) and its leavers file (1).
+    cells = '<td>champions</td><td>klaviyo</td><td class="num">4</td><td class="num">42</td>'
+    assert cells + '<td class="num">2</td><td class="num">1</td>' in html
 
 
 def test_the_same_day_renders_the_same_bytes(report, warehouse: SmallWarehouse):

@@ -1,0 +1,100 @@
+{#-
+    One row per person an erasure request names: by card, by Shopify customer, or by an address
+    of theirs (on the card, or on their most recent Shopify record). Keys only: what reads it
+    (pii.customer_contacts, marts.dim_customers) removes the person's values.
+-#}
+
+with
+
+identities as (
+
+    select * from {{ ref('int_customer_identities_resolved') }}
+
+),
+
+members as (
+
+    select * from {{ ref('stg_pos__members') }}
+
+),
+
+shopify_customers as (
+
+    select * from {{ ref('int_shopify_customers_unioned') }}
+
+),
+
+erasure_requests as (
+
+    select * from {{ ref('stg_privacy__erasure_requests') }}
+
+),
+
+online_ranked as (
+
+    select
+        identities.customer_key,
+        shopify_customers.email_normalized,
+        row_number() over (
+            partition by identities.customer_key
+            order by
+                shopify_customers.has_customer_record desc,
+                shopify_customers.updated_at desc,
+                shopify_customers.shopify_customer_key
+        ) as recency_rank
+    from identities
+    inner join shopify_customers
+        on identities.source_key = shopify_customers.shopify_customer_key
+    where identities.source_system = 'shopify'
+
+),
+
+online as (
+
+    select * from online_ranked
+    where recency_rank = 1
+
+),
+
+by_identity as (
+
+    select distinct identities.customer_key
+    from erasure_requests
+    inner join identities
+        on (identities.source_system = 'card' and identities.source_key = erasure_requests.card_key)
+        or (
+            identities.source_system = 'shopify'
+            and identities.source_key = erasure_requests.shopify_customer_key
+        )
+
+),
+
+by_card_address as (
+
+    select members.card_key as customer_key
+    from erasure_requests
+    inner join members
+        on members.email_normalized = erasure_requests.email_normalized
+
+),
+
+by_online_address as (
+
+    select online.customer_key
+    from erasure_requests
+    inner join online
+        on online.email_normalized = erasure_requests.email_normalized
+
+),
+
+final as (
+
+    select customer_key from by_identity
+    union
+    select customer_key from by_card_address
+    union
+    select customer_key from by_online_address
+
+)
+
+select * from final
