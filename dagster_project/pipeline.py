@@ -21,6 +21,7 @@ from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
+from dagster_project.lib.erasure import landing_files_naming_erased
 from dagster_project.lib.sources.files import delivered_days
 from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
@@ -293,7 +294,25 @@ def run_pipeline(
                 )
 
     run_ids = _execute(settings, runs, show_progress=show_progress, after_job=after_ingest)
-    return RunOutcome(start, end, run_ids, table_counts(settings), silent)
+    return RunOutcome(
+        start, end, run_ids, table_counts(settings), silent + _erased_in_landing(settings)
+    )
+
+
+def _erased_in_landing(settings: Settings) -> list[str]:
+    """A note when delivered files still name erased people (counts only, never who)."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        files, people = landing_files_naming_erased(con, settings.landing_path)
+    finally:
+        con.close()
+    if not files:
+        return []
+    return [
+        f"{files} landing file(s) under {settings.landing_path} still hold rows of {people} "
+        "erased id(s) (found by keyed id); the pipeline has removed them from everything it "
+        "writes, purge them at the source (docs/operations.md)"
+    ]
 
 
 def history_days(start: date, end: date, every: str) -> list[date]:
