@@ -429,26 +429,3 @@ def test_a_backfill_of_an_earlier_day_does_not_bring_an_erased_person_back(
     assert erased not in {e for *_, e, _ in exported_emails(project, END, "upsert")}
     # The newest export stays the latest.
     assert project.export_folder("mailchimp", "buyers").resolve().name == AFTER
-
-
-def test_people_who_only_left_a_segment_are_in_no_global_opt_out_file(
-    project: Project, erased_and_unsubscribed: tuple[str, str]
-):
-    left = {
-        (s, e) for t, s, e, reason in exported_emails(project, NEXT, "leavers")
-        if t == "generic" and reason == "left_segment"
-    }  # fmt: skip
-    opted_out = {e for *_, e, _ in exported_emails(project, NEXT, "optout")}
-    allowed = may_be_contacted(project.landing, NEXT)
-    # Between two exports some people move between segments; they may still be mailed.
-    assert left, "no one left a segment between the two exports: the test shows nothing"
-    assert {e for _, e in left} <= allowed
-    assert not {e for _, e in left} & opted_out
-    # Each tool is told the same leavers, in its own shape.
-    for tool in TOOLS:
-        theirs = {(s, e) for t, s, e, _ in exported_emails(project, NEXT, "leavers") if t == tool}
-        assert theirs == {(s, e) for s, e in left} | {
-            (s, e)
-            for t, s, e, reason in exported_emails(project, NEXT, "leavers")
-            if t == "generic" and reason != "left_segment"
-        }, tool
