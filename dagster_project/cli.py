@@ -10,7 +10,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -204,7 +204,12 @@ def run(
 
 
 def _run(
-    settings: Settings, start: date | None, end: date | None, *, allow_empty: bool = False
+    settings: Settings,
+    start: date | None,
+    end: date | None,
+    *,
+    allow_empty: bool = False,
+    history: tuple[date, ...] = (),
 ) -> None:
     from dagster_project.pipeline import RunError, delivered_span, run_pipeline
 
@@ -230,7 +235,7 @@ def _run(
     click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
     began = time.monotonic()
     try:
-        outcome = run_pipeline(settings, start, end, allow_empty=allow_empty)
+        outcome = run_pipeline(settings, start, end, allow_empty=allow_empty, history=history)
     except RunError as error:
         for line in error.notes:
             click.echo(f"note: {line}", err=True)
@@ -379,7 +384,10 @@ def demo(config: str, customers: int, seed: int) -> None:
             settings.landing_path, customers, DEMO_START, DEMO_END, seed, 0.0, generated_before
         )
         marker.write_text(wanted, encoding="utf-8")
-    _run(settings, DEMO_START, DEMO_END)
+    # The analytics (and segment files) of a day one campaign window earlier too, so that the
+    # report shows who moved between segments and how that day's files did against control.
+    window = timedelta(days=settings.exports.campaign_window_days)
+    _run(settings, DEMO_START, DEMO_END, history=(DEMO_END - window,))
     click.echo(f"Landing files: {settings.landing_path}")
     click.echo(f"Exports: {settings.resolve(settings.exports_dir)}")
     reports = settings.resolve(settings.reports_dir)

@@ -269,13 +269,17 @@ def run_pipeline(
     *,
     show_progress: bool = True,
     allow_empty: bool = False,
+    history: tuple[date, ...] = (),
 ) -> RunOutcome:
     """Load the days [start, end] in one Dagster run, build the marts in a second one, and the
-    analytics as of `end` in a third."""
+    analytics as of `end` in a third; before it, as of each earlier day of `history` (so that
+    the segment history and its transitions have past days to compare with)."""
     check_range(settings, start, end)
+    earlier = sorted(day for day in set(history) if start <= day < end)
     runs = [
         (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
         (BUILD_JOB, {}),
+        *((ANALYTICS_JOB, {PARTITION_TAG: day.isoformat()}) for day in earlier),
         # Analytics as of the last day of the range (as a scheduled run of that day would).
         (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
     ]

@@ -168,10 +168,11 @@ def test_outside_demo_mode_a_run_refuses_the_documented_demo_key(tmp_path: Path)
         (line,) = refused.stderr.strip().splitlines()
         assert line.startswith("loyalty: LOYALTY_PSEUDONYM_KEY is not set (or holds the documented")
         assert f"set privacy: {{demo: true}} in {config}" in line
-    # Declared synthetic, the same run goes ahead with the demo key, and says so.
+    # Declared synthetic, the same run goes ahead with the demo key, and says so (the landing
+    # folder is empty, so the run is told that an empty day is expected).
     config.write_text(config.read_text() + "privacy: {demo: true}\n", encoding="utf-8")
     allowed = subprocess.run(
-        [LOYALTY, "run", "--config", str(config), "--date", START],
+        [LOYALTY, "run", "--config", str(config), "--date", START, "--allow-empty"],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert allowed.returncode == 0, allowed.stderr[-2000:]
