@@ -15,6 +15,7 @@ from dagster_project.defs.exports.assets import (
 )
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
+from dagster_project.defs.privacy.assets import erasure_asset
 from dagster_project.defs.publish.assets import PUBLISH_GROUP, publish_asset
 from dagster_project.defs.quality.suites import suite_checks
 from dagster_project.defs.quality.volume import volume_checks
@@ -35,6 +36,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     assets = [
         *ingest_assets(settings, partitions),
         dbt_models(settings, project),
+        erasure_asset(settings),
         *dbt_analytics(settings, project, partitions),
         customer_clv_asset(settings, partitions),
         exports_asset(settings, partitions),
@@ -67,7 +69,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     build_job = dg.define_asset_job(
         BUILD_JOB,
         selection=dg.AssetSelection.all() - ingest - analytics,
-        description="Build staging, intermediate, marts and pii from raw (dbt build).",
+        description=(
+            "Build staging, intermediate, marts and pii from raw (dbt build), then apply the "
+            "erasures to raw, quarantine and earlier segment files."
+        ),
     )
     analytics_job = dg.define_asset_job(
         ANALYTICS_JOB,

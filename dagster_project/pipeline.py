@@ -21,7 +21,7 @@ from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
-from dagster_project.lib.erasure import landing_files_naming_erased
+from dagster_project.lib.erasure.landing import landing_files_naming_erased
 from dagster_project.lib.sources.files import delivered_days
 from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS

@@ -177,6 +177,11 @@ def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
         )
     con.execute(f"create table if not exists ops.ingest_log ({_column_list(INGEST_LOG_COLUMNS)})")
     con.execute(f"create table if not exists ops.export_log ({_column_list(EXPORT_LOG_COLUMNS)})")
+    # Up to which export day each erased person's files were rewritten (lib/erasure/exports.py).
+    con.execute(
+        "create table if not exists ops.erasure_exports "
+        "(customer_key varchar primary key, purged_through date)"
+    )
     con.execute(
         "create table if not exists ops.source_watermarks "
         f"({_column_list(SOURCE_WATERMARK_COLUMNS)})"

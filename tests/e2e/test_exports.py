@@ -15,11 +15,15 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from erasure_scan import found_in_files, found_in_warehouse, person_values
+from loyalty_project import pos_net_revenue, shopify_net_revenue
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 START, END = "2025-01-01", "2025-04-30"
@@ -356,18 +360,45 @@ def exported_emails(project: Project, day: str, kind: str) -> list[tuple[str, st
     return found
 
 
+@dataclass(frozen=True)
+class Erasure:
+    """Who was erased and unsubscribed on NEXT, and what was seen before AFTER's run."""
+
+    erased: str  # by card and Shopify id
+    erased_by_address: str  # by the address alone
+    unsubscribed: str
+    # NEXT's opt-out and leavers rows as written that day (AFTER's run rewrites them)
+    optouts_next: list[tuple[str, str, str, str]]
+    leavers_next: list[tuple[str, str, str, str]]
+    # Net revenue per customer_key of the transactions before NEXT, read before NEXT's run
+    revenue_before: dict[str, float]
+
+
+def revenue_by_customer(project: Project) -> dict[str, float]:
+    with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select customer_key, sum(net_amount) from marts.fct_transactions "
+            "where customer_key is not null and cast(ordered_at as date) < ? group by 1",
+            [NEXT],
+        ).fetchall()
+    return {key: float(amount) for key, amount in rows}
+
+
 @pytest.fixture(scope="module")
-def erased_and_unsubscribed(project: Project) -> tuple[str, str]:
-    """Two treated buyers of END: one asks for erasure, the other unsubscribes, on NEXT."""
+def erasure(project: Project) -> Erasure:
+    """Three treated buyers of END: one asks for erasure by card and Shopify id, one by address
+    alone, the third unsubscribes, on NEXT."""
     rows = read_csv(project.export_folder("generic", "buyers", END) / f"generic_buyers_{END}.csv")
     emails = sorted(normalise(r["email"]) for r in rows)
-    erased, unsubscribed = emails[0], emails[1]
+    erased, unsubscribed, by_address = emails[0], emails[1], emails[2]
     ids = person_ids(project.landing, erased)
+    revenue_before = revenue_by_customer(project)
     folder = project.landing / "privacy" / "erasure_requests" / f"date={NEXT}"
     folder.mkdir(parents=True)
     (folder / "erasure.csv").write_text(
         "request_id,requested_at,card_id,shopify_customer_id,email\n"
-        f"ERQ-T1,{NEXT} 10:00:00,{ids.get('card_id', '')},{ids.get('shopify_customer_id', '')},\n",
+        f"ERQ-T1,{NEXT} 10:00:00,{ids.get('card_id', '')},{ids.get('shopify_customer_id', '')},\n"
+        f"ERQ-T2,{NEXT} 10:05:00,,,{by_address.upper()}\n",
         encoding="utf-8",
     )
     folder = project.landing / "marketing" / "unsubscribes" / f"date={NEXT}"
@@ -376,56 +407,123 @@ def erased_and_unsubscribed(project: Project) -> tuple[str, str]:
         f"email,unsubscribed_at,source_tool,reason\n{unsubscribed},{NEXT} 11:00:00,klaviyo,\n",
         encoding="utf-8",
     )
+    seen: dict[str, list] = {}
     for day in (NEXT, AFTER):
         # AFTER delivers nothing: the day is computed from what is loaded.
         run = loyalty("run", "--config", str(project.config), "--date", day, "--allow-empty")
         assert run.returncode == 0, run.stderr[-3000:]
-    return erased, unsubscribed
+        if day == NEXT:
+            seen = {kind: exported_emails(project, NEXT, kind) for kind in ("optout", "leavers")}
+    return Erasure(
+        erased, by_address, unsubscribed, seen["optout"], seen["leavers"], revenue_before
+    )
 
 
 def test_erased_and_unsubscribed_people_are_suppressed_once_and_never_sent(
-    project: Project, erased_and_unsubscribed: tuple[str, str]
+    project: Project, erasure: Erasure
 ):
-    erased, unsubscribed = erased_and_unsubscribed
-    suppressed = exported_emails(project, NEXT, "optout")
+    erased, unsubscribed = erasure.erased, erasure.unsubscribed
+    gone = {erased, erasure.erased_by_address, unsubscribed}
+    suppressed = erasure.optouts_next
     for tool in TOOLS:  # in the buyers' global opt-out file of every tool, once
-        assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(erased) == 1
-        assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(
-            unsubscribed
-        ) == 1
-    reasons = {
-        (e, r) for t, s, e, r in suppressed if t == "generic" and e in erased_and_unsubscribed
+        for person in gone:
+            assert [e for t, s, e, _ in suppressed if (t, s) == (tool, "buyers")].count(
+                person
+            ) == 1, (tool, person)
+    reasons = {(e, r) for t, s, e, r in suppressed if t == "generic" and e in gone}
+    assert reasons == {
+        (erased, "erased"),
+        (erasure.erased_by_address, "erased"),
+        (unsubscribed, "unsubscribed"),
     }
-    assert reasons == {(erased, "erased"), (unsubscribed, "unsubscribed")}
     for day in (NEXT, AFTER):
-        assert not {e for *_, e, _ in exported_emails(project, day, "upsert")} & {
-            erased,
-            unsubscribed,
-        }
+        assert not {e for *_, e, _ in exported_emails(project, day, "upsert")} & gone
     # Once: the day after, nobody suppresses them again.
     assert erased not in {e for *_, e, _ in exported_emails(project, AFTER, "optout")}
     # An opt-out is never a mere leaver of the segment.
-    assert not {e for *_, e, _ in exported_emails(project, NEXT, "leavers")} & {
-        erased,
-        unsubscribed,
+    assert not {e for *_, e, _ in erasure.leavers_next} & gone
+
+
+def test_an_erased_person_is_nowhere_the_pipeline_writes(project: Project, erasure: Erasure):
+    """Every table of every schema, every segment file of every day (NEXT's opt-out files
+    included, rewritten by AFTER's run), the BI copy and the reports: no name, address, phone,
+    card or account number of either erased person. And the numbers of the past stay."""
+    people = {
+        erasure.erased: person_values(project.landing, {erasure.erased}, set(), set()),
+        erasure.erased_by_address: person_values(
+            project.landing, {erasure.erased_by_address}, set(), set()
+        ),
     }
+    for email, person in people.items():
+        assert email in person.texts and person.ids, email  # the scan knows what to look for
+        found = found_in_warehouse(project.folder / "warehouse.duckdb", person)
+        for folder in ("exports", "publish", "reports"):
+            assert (project.folder / folder).is_dir(), folder
+            found += found_in_files(project.folder / folder, person)
+        assert not found, found[:5]
+    # The rewritten files still match their manifests and the export log.
     with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
-        left = con.execute(
-            "select count(*) from pii.customer_contactability where email_normalized = ?",
-            [erased],
-        ).fetchone()[0]
-        contacts = con.execute(
-            "select count(*) from pii.customer_contacts where email_normalized = ?", [erased]
-        ).fetchone()[0]
-    assert (left, contacts) == (0, 0)
+        logged = dict(
+            con.execute(
+                "select tool || '/' || segment || '/' || file_name, sha256 from ops.export_log "
+                "where as_of_date = ?",
+                [NEXT],
+            ).fetchall()
+        )
+        # Both erased people's files are rewritten up to NEXT: the latest export day when
+        # AFTER's build ran (AFTER's own files come after it, and never name them).
+        purged = con.execute(
+            "select distinct purged_through from ops.erasure_exports as e "
+            "inner join pii.customer_contacts as c using (customer_key) where c.is_erased"
+        ).fetchall()
+    assert purged == [(date.fromisoformat(NEXT),)]
+    for tool in TOOLS:
+        for segment in ("buyers", "champions", "win_back"):
+            folder = project.export_folder(tool, segment, NEXT)
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            for entry in manifest["files"]:
+                digest = hashlib.sha256((folder / entry["name"]).read_bytes()).hexdigest()
+                assert digest == entry["sha256"] == logged[f"{tool}/{segment}/{entry['name']}"]
+    # Revenue still reconciles to the landing files, and each customer's revenue before the
+    # erasure is what it was: the erased are counted anonymously under the same keys.
+    with duckdb.connect(str(project.folder / "warehouse.duckdb"), read_only=True) as con:
+        (net,) = con.execute("select sum(net_amount) from marts.fct_transactions").fetchone()
+    assert Decimal(net) == pos_net_revenue(project.landing) + shopify_net_revenue(project.landing)
+    assert revenue_by_customer(project) == erasure.revenue_before
 
 
 def test_a_backfill_of_an_earlier_day_does_not_bring_an_erased_person_back(
-    project: Project, erased_and_unsubscribed: tuple[str, str]
+    project: Project, erasure: Erasure
 ):
-    erased, _ = erased_and_unsubscribed
     again = loyalty("run", "--config", str(project.config), "--date", END)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert erased not in {e for *_, e, _ in exported_emails(project, END, "upsert")}
+    assert erasure.erased not in {e for *_, e, _ in exported_emails(project, END, "upsert")}
+    person = person_values(project.landing, {erasure.erased}, set(), set())
+    assert not found_in_warehouse(project.folder / "warehouse.duckdb", person)
     # The newest export stays the latest.
     assert project.export_folder("mailchimp", "buyers").resolve().name == AFTER
+
+
+def test_a_segment_rule_reaching_prescriptions_is_refused_before_anything_runs(project: Project):
+    """The bypasses a reviewer would try, as a user would write them in loyalty.yml: each run is
+    refused in one line naming the key, and no segment file is written."""
+    attempts = {
+        "subquery": "customer_key in (select customer_key from marts.fct_transaction_lines "
+        "where is_prescription)",
+        "file": "length(read_text('landing/pos/tickets/x.csv')) > 0",
+        "comment": "frequency > 0 /* */ or customer_key in (select customer_key from raw.pos_tickets)",
+        "quoted": '"marts"."fct_transaction_lines"."is_prescription"',
+    }
+    before = sorted(p.name for p in (project.folder / "exports").rglob("*"))
+    for name, condition in attempts.items():
+        config = project.folder / f"bypass_{name}.yml"
+        rule = condition.replace("'", "''")
+        config.write_text(
+            project.config.read_text(encoding="utf-8") + f"    rx_{name}: {{where: '{rule}'}}\n",
+            encoding="utf-8",
+        )
+        run = loyalty("run", "--config", str(config), "--date", AFTER)
+        assert run.returncode == 2, (name, run.stderr[-2000:])
+        (line,) = run.stderr.strip().splitlines()
+        assert line.startswith(f"loyalty: {config}: exports.segments.rx_{name}.where: "), line
+    assert sorted(p.name for p in (project.folder / "exports").rglob("*")) == before

@@ -1,4 +1,4 @@
-"""The landing files that still name an erased person are counted by keyed id (lib/erasure.py)."""
+"""The landing files that still name an erased person are counted by keyed id (lib/erasure/landing.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.lib.erasure import landing_files_naming_erased
+from dagster_project.lib.erasure.landing import landing_files_naming_erased
 from dagster_project.lib.warehouse import ensure_ingest_tables
 
 
@@ -18,11 +18,9 @@ def test_files_still_on_disk_that_hold_an_erased_persons_rows_are_counted(tmp_pa
         (landing / name).write_text("x\n", encoding="utf-8")
     con = duckdb.connect(":memory:")
     ensure_ingest_tables(con)
-    con.execute("create schema if not exists intermediate")
-    con.execute("create table intermediate.int_customers_erased as select 'ana' as customer_key")
     con.execute(
-        "create table intermediate.int_customer_identities_resolved as select * from (values "
-        "('card', 'ana', 'ana'), ('shopify', 's-ana', 'ana'), ('card', 'bea', 'bea')) "
+        "create table pii.erased_identities as select * from (values "
+        "('card', 'ana', 'ana'), ('shopify', 's-ana', 'ana')) "
         "as t(source_system, source_key, customer_key)"
     )
     con.execute(

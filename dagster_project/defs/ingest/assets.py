@@ -19,9 +19,15 @@ from dagster_project.lib.sources.database import DatabaseSourceError, DatabaseTa
 from dagster_project.lib.sources.database_load import load_database_source
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.generic import load_generic_transactions
-from dagster_project.lib.sources.load import IngestContext, LoadResult, load_csv_source
+from dagster_project.lib.sources.load import (
+    IngestContext,
+    LoadResult,
+    add_missing_derived_columns,
+    load_csv_source,
+)
 from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
 from dagster_project.lib.sources.specs import (
+    ALL_RAW_TABLES,
     FILE_SOURCES,
     GENERIC_TRANSACTIONS,
     SHOPIFY_ORDER_TABLES,
@@ -80,6 +86,9 @@ def _run_loader(
         )
     try:
         with warehouse.connect() as con:
+            added = add_missing_derived_columns(con, ALL_RAW_TABLES, ingest_context(settings))
+            if added:
+                context.log.info(f"raw tables upgraded, new columns filled: {', '.join(added)}")
             result = loader(con, start, end, ingest_context(settings))
     except SourceFileError as error:
         raise dg.Failure(

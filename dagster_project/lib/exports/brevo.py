@@ -47,4 +47,6 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"EMAIL": people["email"]})
 
 
-PROFILE = ExportProfile("brevo", upsert, optout, leavers, delimiter=";", max_bytes=MAX_BYTES)
+PROFILE = ExportProfile(
+    "brevo", upsert, optout, leavers, delimiter=";", max_bytes=MAX_BYTES, email_column="EMAIL"
+)

@@ -53,4 +53,6 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Email": people["email"]})
 
 
-PROFILE = ExportProfile("hubspot", upsert, optout, leavers, max_rows=MAX_ROWS, max_bytes=MAX_BYTES)
+PROFILE = ExportProfile(
+    "hubspot", upsert, optout, leavers, max_rows=MAX_ROWS, max_bytes=MAX_BYTES, email_column="Email"
+)

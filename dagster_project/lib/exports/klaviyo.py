@@ -53,4 +53,6 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Email": people["email"]})
 
 
-PROFILE = ExportProfile("klaviyo", upsert, optout, leavers, max_bytes=MAX_BYTES)
+PROFILE = ExportProfile(
+    "klaviyo", upsert, optout, leavers, max_bytes=MAX_BYTES, email_column="Email"
+)

@@ -46,4 +46,4 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Email Address": people["email"]})
 
 
-PROFILE = ExportProfile("mailchimp", upsert, optout, leavers)
+PROFILE = ExportProfile("mailchimp", upsert, optout, leavers, email_column="Email Address")

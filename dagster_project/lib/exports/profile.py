@@ -66,6 +66,9 @@ class ExportProfile:
     parquet: bool = False
     # Columns holding phone numbers: a valid E.164 number keeps its leading plus (files.py).
     phone_columns: tuple[str, ...] = ()
+    # The column every file of the tool names the person's address in (an erasure finds them
+    # there in files written before it: lib/erasure/exports.py).
+    email_column: str = "email"
 
 
 def iso_date(values: pd.Series) -> pd.Series:

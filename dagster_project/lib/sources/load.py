@@ -130,6 +130,14 @@ def collect_csv_days(
             append_rows(con, day, file, read_csv_rows(con, file, wanted, source.required_columns))
 
 
+def _keyed_normal_forms(
+    normal_forms: dict[str, str | None], ctx: IngestContext, derived: DerivedColumn
+) -> dict[str, str | None]:
+    """Each delivered value's keyed hash of its normal form (None where there is none)."""
+    keys = privacy.keyed_hashes(normal_forms.values(), ctx.pseudonym_key, derived.namespace)
+    return {value: keys.get(normal) for value, normal in normal_forms.items()}
+
+
 def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[str]], dict]:
     if derived.derivation == "keyed_hash":
         return lambda values: privacy.keyed_hashes(values, ctx.pseudonym_key, derived.namespace)
@@ -141,7 +149,74 @@ def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[st
         }
     if derived.derivation == "phone_e164":
         return lambda values: contacts.phones_e164(values, ctx.default_region)
+    if derived.derivation == "email_key":
+        return lambda values: _keyed_normal_forms(contacts.normalize_emails(values), ctx, derived)
+    if derived.derivation == "phone_key":
+        return lambda values: _keyed_normal_forms(
+            contacts.phones_e164(values, ctx.default_region), ctx, derived
+        )
     raise ValueError(f"unknown derivation {derived.derivation}")
+
+
+def _register_derivation(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    derived: DerivedColumn,
+    ctx: IngestContext,
+    relation: str,
+    where: str,
+) -> None:
+    """Register `view` (k, v): each distinct value of the derived column's input in `relation`
+    (alias `c`, rows filtered by `where`) and the derived value."""
+    column = quote_ident(derived.from_column)
+    values = con.execute(
+        f"select distinct c.{column} from {relation} where ({where}) and c.{column} is not null"
+    ).fetchall()
+    mapping = _derivation(derived, ctx)([str(value) for (value,) in values])
+    table = pa.table(
+        {
+            "k": pa.array(list(mapping.keys()), pa.string()),
+            "v": pa.array(list(mapping.values())),
+        }
+    )
+    con.register(view, table)
+
+
+def add_missing_derived_columns(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[Source], ctx: IngestContext
+) -> list[str]:
+    """Add the derived columns a newer version defines to raw tables made by an older one, and
+    fill them from the delivered columns already there; returns `table.column` of each added.
+
+    So an upgrade needs no reload: the keyed contact hashes, say, appear for every row loaded
+    before them, as they would have been computed at ingest.
+    """
+    added = []
+    for source in sources:
+        present = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ?",
+                [source.name],
+            ).fetchall()
+        }
+        for derived in source.derived:
+            if not present or derived.name in present:
+                continue
+            name = quote_ident(derived.name)
+            con.execute(f"alter table raw.{source.name} add column {name} {derived.type}")
+            _register_derivation(
+                con, "derived_fill", derived, ctx, f"raw.{source.name} as c", "true"
+            )
+            con.execute(
+                f"update raw.{source.name} as c set {name} = cast(f.v as {derived.type}) "
+                f"from derived_fill as f where f.k = cast(c.{quote_ident(derived.from_column)} "
+                "as varchar)"
+            )
+            con.unregister("derived_fill")
+            added.append(f"{source.name}.{derived.name}")
+    return added
 
 
 def insert_raw(
@@ -160,28 +235,14 @@ def insert_raw(
     selected = ["c.partition_date", "c.source_file", "c.source_line"]
     selected += [f"c.{quote_ident(col.name)}" for col in source.columns]
     for i, derived in enumerate(source.derived):
-        values = [
-            row[0]
-            for row in con.execute(
-                f"select distinct c.{quote_ident(derived.from_column)} from {checked_table} as c "
-                f"where ({where}) and c.{quote_ident(derived.from_column)} is not null"
-            ).fetchall()
-        ]
-        mapping = _derivation(derived, ctx)([str(v) for v in values])
         view = f"derived_{i}"
-        table = pa.table(
-            {
-                "k": pa.array(list(mapping.keys()), pa.string()),
-                "v": pa.array(list(mapping.values())),
-            }
-        )
-        con.register(view, table)
+        _register_derivation(con, view, derived, ctx, f"{checked_table} as c", where)
         joins.append(
             f"left join {view} on {view}.k = cast(c.{quote_ident(derived.from_column)} as varchar)"
         )
         selected.append(f"cast({view}.v as {derived.type}) as {quote_ident(derived.name)}")
     con.execute(
-        f"insert into raw.{source.name} select {', '.join(selected)} "
+        f"insert into raw.{source.name} by name select {', '.join(selected)} "
         f"from {checked_table} as c {' '.join(joins)} where {where} "
         "order by c.partition_date, c.source_file, c.source_line"
     )

@@ -21,7 +21,9 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source_line", "BIGINT"),
 )
 
-Derivation = Literal["keyed_hash", "email_normalized", "email_is_valid", "phone_e164"]
+Derivation = Literal[
+    "keyed_hash", "email_normalized", "email_is_valid", "email_key", "phone_e164", "phone_key"
+]
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,38 @@ def _email_columns(from_column: str = "email", prefix: str = "") -> tuple[Derive
     )
 
 
+def _contact_keys(
+    email: str | None = "email", phone: str | None = "phone", prefix: str = ""
+) -> tuple[DerivedColumn, ...]:
+    """Keyed hashes of the normalised address and phone number: what links a card to an online
+    account, an unsubscribe or an erasure request to a person, and what stays when an erasure
+    removes the address and the number themselves (docs/warehouse.md, "Erasure")."""
+    keys = []
+    if email:
+        keys.append(
+            DerivedColumn(
+                f"{prefix}email_key",
+                "VARCHAR",
+                "email_key",
+                email,
+                "email",
+                "keyed hash of the normalised address (null when invalid)",
+            )
+        )
+    if phone:
+        keys.append(
+            DerivedColumn(
+                f"{prefix}phone_key",
+                "VARCHAR",
+                "phone_key",
+                phone,
+                "phone",
+                "keyed hash of the E.164 number (null when it does not parse)",
+            )
+        )
+    return tuple(keys)
+
+
 def _phone_column(from_column: str = "phone", prefix: str = "") -> DerivedColumn:
     return DerivedColumn(
         f"{prefix}phone_e164",
@@ -197,6 +231,7 @@ POS_MEMBERS = Source(
         _keyed("card_key", "card_id", "card"),
         *_email_columns(),
         _phone_column(),
+        *_contact_keys(),
     ),
 )
 
@@ -252,7 +287,7 @@ MARKETING_UNSUBSCRIBES = Source(
         Column("reason", "VARCHAR"),
     ),
     batch_key=("email", "unsubscribed_at"),
-    derived=_email_columns(),
+    derived=(*_email_columns(), *_contact_keys(phone=None)),
 )
 
 PRIVACY_ERASURE_REQUESTS = Source(
@@ -272,6 +307,7 @@ PRIVACY_ERASURE_REQUESTS = Source(
         _keyed("card_key", "card_id", "card"),
         _keyed("shopify_customer_key", "shopify_customer_id", "shopify"),
         *_email_columns(),
+        *_contact_keys(phone=None),
     ),
 )
 
@@ -314,6 +350,7 @@ SHOPIFY_ORDERS = Source(
         _keyed("customer_key", "customer_id", "shopify"),
         *_email_columns("customer_email", prefix="customer_"),
         _phone_column("customer_phone", prefix="customer_"),
+        *_contact_keys("customer_email", "customer_phone", prefix="customer_"),
     ),
     event_column="created_at",
 )
@@ -393,6 +430,7 @@ SHOPIFY_CUSTOMERS = Source(
         _keyed("customer_key", "customer_id", "shopify"),
         *_email_columns(),
         _phone_column(),
+        *_contact_keys(),
     ),
 )
 

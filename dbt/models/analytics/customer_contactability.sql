@@ -44,17 +44,17 @@ latest_consent as (
         ) as event_rank
     from contacts
     inner join consent_events
-        on contacts.email_normalized = consent_events.email_normalized
+        on contacts.email_key = consent_events.email_key
 
 ),
 
 last_unsubscribe as (
 
     select
-        email_normalized,
+        email_key,
         max(unsubscribed_at) as unsubscribed_at
     from unsubscribes
-    group by email_normalized
+    group by email_key
 
 ),
 
@@ -79,7 +79,7 @@ joined as (
         on contacts.customer_key = latest_consent.customer_key
         and latest_consent.event_rank = 1
     left join last_unsubscribe
-        on contacts.email_normalized = last_unsubscribe.email_normalized
+        on contacts.email_key = last_unsubscribe.email_key
 
 ),
 

@@ -1,7 +1,9 @@
 {#-
     Who is who. A loyalty card is a person. A Shopify customer is the card member whose valid
-    normalised email equals theirs, else whose E.164 phone equals theirs; among several matching
-    cards: the email match first, then the earliest enrolled_on, then the smallest card_id.
+    normalised email equals theirs, else whose E.164 phone equals theirs (compared by their keyed
+    hashes, which an erasure leaves in place); among several matching cards: the email match
+    first, then the earliest enrolled_on, then the smallest card_id (an erased card's number is
+    gone: it comes last, then the smallest card_key).
     Otherwise the Shopify customer is a person of their own, as is every generic customer.
     One hop: two Shopify customers are never linked through a card, or a card to a card.
 -#}
@@ -55,7 +57,7 @@ email_matches as (
         1 as match_priority
     from shopify_customers
     inner join members
-        on shopify_customers.email_normalized = members.email_normalized
+        on shopify_customers.email_key = members.email_key
     where shopify_customers.is_email_valid
         and members.is_email_valid
 
@@ -72,7 +74,7 @@ phone_matches as (
         2 as match_priority
     from shopify_customers
     inner join members
-        on shopify_customers.phone_e164 = members.phone_e164
+        on shopify_customers.phone_key = members.phone_key
 
 ),
 
@@ -92,7 +94,7 @@ ranked_matches as (
         *,
         row_number() over (
             partition by shopify_customer_key
-            order by match_priority, enrolled_on, card_id
+            order by match_priority, enrolled_on, card_id nulls last, card_key
         ) as match_rank
     from candidate_matches
 

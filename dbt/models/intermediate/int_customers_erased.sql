@@ -1,6 +1,7 @@
 {#-
     One row per person an erasure request names: by card, by Shopify customer, or by an address
-    of theirs (on the card, or on their most recent Shopify record). Keys only: what reads it
+    of theirs (on the card, or on their most recent Shopify record), all compared by keyed
+    hashes (the request keeps nothing else). Keys only: what reads it
     (pii.customer_contacts, marts.dim_customers) removes the person's values.
 -#}
 
@@ -34,7 +35,7 @@ online_ranked as (
 
     select
         identities.customer_key,
-        shopify_customers.email_normalized,
+        shopify_customers.email_key,
         row_number() over (
             partition by identities.customer_key
             order by
@@ -74,7 +75,7 @@ by_card_address as (
     select members.card_key as customer_key
     from erasure_requests
     inner join members
-        on members.email_normalized = erasure_requests.email_normalized
+        on members.email_key = erasure_requests.email_key
 
 ),
 
@@ -83,7 +84,7 @@ by_online_address as (
     select online.customer_key
     from erasure_requests
     inner join online
-        on online.email_normalized = erasure_requests.email_normalized
+        on online.email_key = erasure_requests.email_key
 
 ),
 

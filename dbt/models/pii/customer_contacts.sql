@@ -87,6 +87,7 @@ joined as (
         members.last_name as card_last_name,
         members.email as card_email,
         members.email_normalized as card_email_normalized,
+        members.email_key as card_email_key,
         members.is_email_valid as card_is_email_valid,
         members.has_email_opt_in as card_email_opt_in,
         members.updated_at as card_updated_at,
@@ -99,6 +100,7 @@ joined as (
         online.last_name as online_last_name,
         online.email as online_email,
         online.email_normalized as online_email_normalized,
+        online.email_key as online_email_key,
         online.is_email_valid as online_is_email_valid,
         online.has_email_opt_in as online_email_opt_in,
         online.email_marketing_consent_updated_at as online_consent_updated_at,
@@ -134,6 +136,12 @@ final as (
             when email_source = 'card' then card_email_normalized
             else online_email_normalized
         end as email_normalized,
+        -- The address's keyed hash: what consents and unsubscribes are matched on.
+        case
+            when is_erased then null
+            when email_source = 'card' then card_email_key
+            else online_email_key
+        end as email_key,
         case when not is_erased then coalesce(card_phone_e164, online_phone_e164) end as phone_e164,
         case when not is_erased then coalesce(card_postal_code, online_postal_code) end as postal_code,
         case when not is_erased then marital_status end as marital_status,

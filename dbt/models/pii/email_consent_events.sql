@@ -4,7 +4,8 @@
     email_marketing_consent is a decision (subscribed; unsubscribed, invalid or redacted = no; at
     its consent_updated_at, else updated_at). Shopify's not_subscribed and pending are no
     decision: an online checkout without the box ticked does not withdraw a consent given in the
-    store. Kept whole, so consent can be read as of any day. Unsubscribes from email tools are
+    store. The address is named by its keyed hash (email_key): an erasure removes the address
+    from the delivered rows and leaves the key, so the history of a shared address stays whole. Kept whole, so consent can be read as of any day. Unsubscribes from email tools are
     decisions of their own: stg_marketing__unsubscribes.
 -#}
 
@@ -33,7 +34,7 @@ card_events as (
     select distinct
         card_key as customer_key,
         'card' as channel,
-        email_normalized,
+        email_key,
         coalesce(email_opt_in, false) as has_consent,
         updated_at as event_at
     from members
@@ -46,7 +47,7 @@ shopify_events as (
     select distinct
         identities.customer_key,
         'shopify' as channel,
-        shopify_customers.email_normalized,
+        shopify_customers.email_key,
         coalesce(lower(shopify_customers.email_marketing_consent_state) = 'subscribed', false)
             as has_consent,
         coalesce(shopify_customers.email_marketing_consent_updated_at, shopify_customers.updated_at)

@@ -3,7 +3,9 @@
 {#-
     Every Shopify customer the pipeline knows: from the customers file, or only from the nested
     `customer` of their orders (customers never exported, or not yet). The customers file wins;
-    an order-only customer takes the contact of their most recent order.
+    an order-only customer takes the contact of their most recent order. Which record's address
+    counts is decided on the delivered address being present: an erasure leaves an empty string
+    there (lib/erasure.py), so the choice, and the keys it carries, stay what they were.
 -#}
 
 with
@@ -28,6 +30,8 @@ order_customers_ranked as (
         customer_email_normalized,
         customer_phone,
         customer_phone_e164,
+        customer_email_key,
+        customer_phone_key,
         created_at,
         row_number() over (
             partition by shopify_customer_key
@@ -79,6 +83,14 @@ from_customers_file as (
             when customers.phone is not null then customers.phone_e164
             else order_customers.customer_phone_e164
         end as phone_e164,
+        case
+            when customers.email is not null then customers.email_key
+            else order_customers.customer_email_key
+        end as email_key,
+        case
+            when customers.phone is not null then customers.phone_key
+            else order_customers.customer_phone_key
+        end as phone_key,
         customers.postal_code,
         customers.country_code,
         customers.email_marketing_consent_state,
@@ -103,6 +115,8 @@ from_orders_only as (
         order_customers.customer_email_normalized as email_normalized,
         order_customers.customer_phone as phone,
         order_customers.customer_phone_e164 as phone_e164,
+        order_customers.customer_email_key as email_key,
+        order_customers.customer_phone_key as phone_key,
         cast(null as {{ dbt.type_string() }}) as postal_code,
         cast(null as {{ dbt.type_string() }}) as country_code,
         cast(null as {{ dbt.type_string() }}) as email_marketing_consent_state,
@@ -134,12 +148,15 @@ final as (
         email_normalized,
         phone,
         phone_e164,
+        email_key,
+        phone_key,
         postal_code,
         country_code,
         email_marketing_consent_state,
 
         ---------- booleans
-        email_normalized is not null as is_email_valid,
+        -- The key, not the address: an erasure removes the address and keeps the key.
+        email_key is not null as is_email_valid,
         has_email_opt_in,
         has_customer_record,
 
@@ -160,10 +177,12 @@ final as (
         email_normalized,
         phone,
         phone_e164,
+        email_key,
+        phone_key,
         postal_code,
         country_code,
         email_marketing_consent_state,
-        email_normalized is not null as is_email_valid,
+        email_key is not null as is_email_valid,
         has_email_opt_in,
         has_customer_record,
         created_at,

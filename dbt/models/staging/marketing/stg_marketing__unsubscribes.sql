@@ -8,10 +8,11 @@ source as (
 
 latest as (
 
-    -- The same opt-out reported in two deliveries is one opt-out.
+    -- The same opt-out reported in two deliveries is one opt-out. The address's key goes with
+    -- it: an erasure removes the address and leaves the key.
     select
         *,
-        {{ loyalty.latest_delivery_rank('email, unsubscribed_at') }} as delivery_rank
+        {{ loyalty.latest_delivery_rank('email_key, email, unsubscribed_at') }} as delivery_rank
     from source
 
 ),
@@ -22,6 +23,7 @@ final as (
         ---------- text
         email,
         email_normalized,
+        email_key,
         lower(trim(source_tool)) as source_tool,
         reason,
 

@@ -8,10 +8,11 @@ source as (
 
 latest as (
 
-    -- Each row is the member's whole record as of updated_at: the latest version wins.
+    -- Each row is the member's whole record as of updated_at: the latest version wins. By the
+    -- card's key, which an erasure leaves in place of the card number.
     select
         *,
-        {{ loyalty.latest_delivery_rank('card_id', 'updated_at desc') }} as version_rank
+        {{ loyalty.latest_delivery_rank('card_key', 'updated_at desc') }} as version_rank
     from source
 
 ),
@@ -31,6 +32,8 @@ final as (
         email_normalized,
         phone,
         phone_e164,
+        email_key,
+        phone_key,
         -- Spreadsheets drop the leading zero of 08001: put it back on four-digit codes.
         case
             when {{ loyalty.regexp_like('trim(postal_code)', "'^[0-9]{4}$'") }}

@@ -17,16 +17,15 @@ latest as (
 
 final as (
 
-    -- The person is named by keys and the normalised address only: the clear card and
-    -- Shopify ids stay in raw.
+    -- The person is named by keys only: keyed hashes of the card, the Shopify customer and the
+    -- address. raw keeps nothing else of a request once the erasure has been applied.
     select
         ----------  ids
         request_id,
         card_key,
         shopify_customer_key,
 
-        ---------- text
-        email_normalized,
+        email_key,
 
         ---------- booleans
         coalesce(is_email_valid, false) as is_email_valid,

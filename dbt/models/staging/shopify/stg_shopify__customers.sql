@@ -10,7 +10,7 @@ latest as (
 
     select
         *,
-        {{ loyalty.latest_delivery_rank('customer_id', 'updated_at desc') }} as version_rank
+        {{ loyalty.latest_delivery_rank('customer_key', 'updated_at desc') }} as version_rank
     from source
 
 ),
@@ -28,6 +28,8 @@ final as (
         email_normalized,
         phone,
         phone_e164,
+        email_key,
+        phone_key,
         state as account_state,
         tags,
         lower(email_marketing_consent_state) as email_marketing_consent_state,

@@ -37,6 +37,8 @@ final as (
         -- Normalised at ingest (email-validator, phonenumbers), as for the customers file.
         customer_email_normalized,
         customer_phone_e164,
+        customer_email_key,
+        customer_phone_key,
         financial_status,
         fulfillment_status,
         cancel_reason,

@@ -18,12 +18,7 @@ _FILES_BY_KEY = {
     "shopify": (("shopify_customers", "customer_key"), ("shopify_orders", "customer_key")),
 }
 
-_ERASED_SOURCE_KEYS = """
-select identities.source_system, identities.source_key
-from intermediate.int_customers_erased as erased
-inner join intermediate.int_customer_identities_resolved as identities
-    on identities.customer_key = erased.customer_key
-"""
+_ERASED_SOURCE_KEYS = "select source_system, source_key from pii.erased_identities"
 
 
 def landing_files_naming_erased(
@@ -35,7 +30,8 @@ def landing_files_naming_erased(
         erased = con.execute(_ERASED_SOURCE_KEYS).fetchall()
         generic = con.execute(
             "select distinct t.source_file, t.customer_key from raw.transactions as t "
-            "inner join intermediate.int_customers_erased as e using (customer_key)"
+            "inner join pii.erased_identities as e "
+            "on e.source_system = 'generic' and e.source_key = t.customer_key"
         ).fetchall()
     except duckdb.CatalogException:
         return 0, 0
