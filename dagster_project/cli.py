@@ -19,7 +19,7 @@ import psutil
 
 from dagster_project.config import DEFAULT_CONFIG_NAME, ConfigError, Settings, load_settings
 from dagster_project.lib.environment import TELEMETRY_OFF, apply_environment
-from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
+from dagster_project.lib.privacy import DemoKeyRefused, run_pseudonym_key
 from dagster_project.lib.processes import processes_in_session
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
@@ -221,9 +221,12 @@ def _run(
         if span is None:
             _fail(f"no landing files under {settings.landing_path} (nothing to run)")
         start, end = max(span[0], settings.start_date), span[1]
-    _, is_demo_key = pseudonym_key(settings.privacy.key_env)
-    if is_demo_key and not settings.privacy.demo:
-        _fail(demo_key_refusal(settings.privacy.key_env, settings.config_path), 2)
+    try:
+        _, is_demo_key = run_pseudonym_key(
+            settings.privacy.key_env, demo=settings.privacy.demo, config_path=settings.config_path
+        )
+    except DemoKeyRefused as refused:
+        _fail(str(refused), 2)
     if is_demo_key:
         click.echo(
             f"warning: {settings.privacy.key_env} is not set, so customer keys use the documented "
@@ -402,12 +405,7 @@ def demo(config: str, customers: int, seed: int) -> None:
 def ui(config: str | None, port: int) -> None:
     """Open the Dagster UI for this project on 127.0.0.1."""
     settings = _settings(config)
-    apply_environment(
-        settings.config_path,
-        settings.warehouse_path,
-        settings.dagster_home,
-        memory_limit=settings.warehouse.memory_limit,
-    )
+    apply_environment(settings)
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (Ctrl-C to stop)", err=True)
     command = [
         sys.executable,

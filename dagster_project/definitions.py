@@ -110,10 +110,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 def defs() -> dg.Definitions:
     """The code location `dagster dev` loads: loyalty.yml from $LOYALTY_CONFIG or the folder."""
     settings = load_settings()
-    apply_environment(
-        settings.config_path,
-        settings.warehouse_path,
-        settings.dagster_home,
-        memory_limit=settings.warehouse.memory_limit,
-    )
+    apply_environment(settings)
     return build_definitions(settings)

@@ -225,12 +225,7 @@ def _execute(
     (or when `after_job`, called with each job's name once it succeeded, raises RunError)."""
     if settings.warehouse.engine == "spark" and (reason := spark_unavailable()):
         raise RunError(f"warehouse.engine is spark in {settings.config_path}, but {reason}")
-    apply_environment(
-        settings.config_path,
-        settings.warehouse_path,
-        settings.dagster_home,
-        memory_limit=settings.warehouse.memory_limit,
-    )
+    apply_environment(settings)
     defs = build_definitions(settings)
     run_config = {"loggers": {"progress": {}}} if show_progress else {}
     # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # lib/ depends on no entry point; the settings are only a type here
+    from dagster_project.config import Settings
 
 WAREHOUSE_ENV = "LOYALTY_WAREHOUSE_PATH"
 MEMORY_LIMIT_ENV = "LOYALTY_DUCKDB_MEMORY_LIMIT"
@@ -72,16 +76,12 @@ def duckdb_limits_environment(memory_limit: str | None) -> dict[str, str]:
     return {MEMORY_LIMIT_ENV: memory_limit or "80%"}
 
 
-def apply_environment(
-    config_path: Path,
-    warehouse_path: Path,
-    dagster_home: Path,
-    *,
-    memory_limit: str | None = None,
-) -> None:
-    """Set the variables Dagster code locations and dbt read, in this process and its children."""
+def apply_environment(settings: Settings) -> None:
+    """Set the variables Dagster code locations and dbt read, in this process and its children,
+    from the settings: every entry point (the code location, `loyalty run`, `loyalty ui`) calls
+    this one function."""
     os.environ.update(TELEMETRY_OFF)
-    os.environ["LOYALTY_CONFIG"] = str(config_path)
-    os.environ.update(dbt_target_environment(warehouse_path))
-    os.environ.update(duckdb_limits_environment(memory_limit))
-    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(dagster_home))
+    os.environ["LOYALTY_CONFIG"] = str(settings.config_path)
+    os.environ.update(dbt_target_environment(settings.warehouse_path))
+    os.environ.update(duckdb_limits_environment(settings.warehouse.memory_limit))
+    os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings.dagster_home))

@@ -18,10 +18,6 @@ DEMO_KEY = "loyalty-demo-key-not-secret"
 KEY_HEX_CHARS = 32
 
 
-class MissingKeyWarning(UserWarning):
-    """The pseudonymisation key is not set and the documented demo key is used."""
-
-
 def pseudonym_key(env_var: str = DEFAULT_KEY_ENV) -> tuple[str, bool]:
     """The key from `env_var`, and whether it is the demo key (the variable being unset)."""
     value = os.environ.get(env_var, "")
@@ -37,6 +33,19 @@ def demo_key_refusal(env_var: str, config_path: object) -> str:
         f"before loading real customers; for synthetic data only, set privacy: {{demo: true}} "
         f"in {config_path}"
     )
+
+
+class DemoKeyRefused(Exception):
+    """A run outside demo mode has no key of its own (or holds the documented demo key)."""
+
+
+def run_pseudonym_key(env_var: str, *, demo: bool, config_path: object) -> tuple[str, bool]:
+    """The key a run hashes with, and whether it is the demo key. The one rule every entry point
+    applies: the demo key is refused outside demo mode (synthetic data only), in one line."""
+    key, is_demo_key = pseudonym_key(env_var)
+    if is_demo_key and not demo:
+        raise DemoKeyRefused(demo_key_refusal(env_var, config_path))
+    return key, is_demo_key
 
 
 def keyed_hash(value: str, key: str, namespace: str) -> str:

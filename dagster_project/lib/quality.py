@@ -61,10 +61,6 @@ class ExpectationOutcome:
         return f"{self.expectation}({self.column})" if self.column else self.expectation
 
 
-def suite_path(asset_name: str, folder: Path = EXPECTATIONS_DIR) -> Path:
-    return folder / f"{asset_name}.json"
-
-
 def suites(folder: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
     """Asset name → its suite file."""
     return {path.stem: path for path in sorted(folder.glob("*.json"))}

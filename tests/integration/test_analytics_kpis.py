@@ -23,7 +23,7 @@ import pytest
 from dbt_runs import duckdb_build, load_landing, write_fake_clv
 
 from dagster_project.config import Settings, settings_from_dict
-from dagster_project.defs.transform.dbt_assets import settings_vars
+from dagster_project.defs.transform.dbt_assets import READS_CLV, settings_vars
 from dagster_project.lib.synthetic import generate
 
 START, END = date(2024, 1, 1), date(2025, 3, 31)
@@ -54,10 +54,10 @@ class Warehouse:
 
     def analytics(self, as_of: date, *, with_clv: bool) -> None:
         """The analytics of a day as the Dagster assets run them: before the CLV, CLV, after."""
-        self.dbt(as_of, "--select", "tag:analytics", "--exclude", "tag:after_clv")
+        self.dbt(as_of, "--select", "tag:analytics", "--exclude", READS_CLV)
         if with_clv:
             write_fake_clv(self.path, as_of)
-        self.dbt(as_of, "--select", "tag:after_clv")
+        self.dbt(as_of, "--select", f"{READS_CLV},tag:analytics")
 
 
 @pytest.fixture(scope="module")

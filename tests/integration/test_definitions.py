@@ -77,3 +77,37 @@ def test_the_daily_schedule_loads_the_previous_day_in_the_configured_zone(tmp_pa
     ) as context:
         request = schedule.evaluate_tick(context).run_requests[0]
     assert request.partition_key == "2025-03-09"
+
+
+def test_the_analytics_after_the_clv_fit_are_those_the_dbt_graph_says_read_it(tmp_path: Path):
+    """The two dbt steps around the CLV fit come from the graph, not from a hand-kept tag: the
+    second holds exactly the analytics models downstream of analytics.customer_clv (walked here
+    in the manifest's own child map), and the first every other analytics model."""
+    import json
+
+    defs = build_definitions(load_settings(config(tmp_path)))
+    steps = {
+        assets.op.name: {key.path[-1] for key in assets.keys}
+        for assets in defs.assets
+        if isinstance(assets, dg.AssetsDefinition)
+        and assets.op.name in ("dbt_analytics", "dbt_analytics_after_clv")
+    }
+    manifest = json.loads((tmp_path / "dbt_target" / "manifest.json").read_text(encoding="utf-8"))
+    children, seen = manifest["child_map"], set()
+    pending = ["source.loyalty.analytics.customer_clv"]
+    while pending:
+        for child in children[pending.pop()]:
+            if child not in seen:
+                seen.add(child)
+                pending.append(child)
+    analytics = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "analytics" in node["tags"]
+    }
+    reading = {
+        manifest["nodes"][node]["name"] for node in seen if node.startswith("model.")
+    } & analytics
+    assert {"customer_lifecycle", "kpi_daily", "segment_transitions"} <= reading
+    assert steps["dbt_analytics_after_clv"] == reading
+    assert steps["dbt_analytics"] == analytics - reading

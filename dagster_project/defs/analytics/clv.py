@@ -6,7 +6,6 @@ runs it for the partition's day, or `clv/spark.py` where the warehouse is on Spa
 carries the run's model, fit and holdout numbers and the two holdout plots (no customer data).
 """
 
-import base64
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.clv import ClvParameters
 from dagster_project.lib.clv.spark import CLV_MODEL_RUNS_TABLE, CUSTOMER_CLV_TABLE, clv_on_spark
 from dagster_project.lib.clv.warehouse import clv_on_duckdb
+from dagster_project.lib.report.charts import png_data_uri
 from dagster_project.lib.spark.serving import serve_tables
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
@@ -41,10 +41,8 @@ def clv_parameters(settings: Settings) -> ClvParameters:
 def _plots_markdown(paths: list[Path]) -> str:
     images = []
     for path in paths:
-        encoded = base64.b64encode(path.read_bytes()).decode()
-        images.append(
-            f"**{path.stem.replace('_', ' ')}**\n\n![{path.stem}](data:image/png;base64,{encoded})"
-        )
+        uri = png_data_uri(path.read_bytes())
+        images.append(f"**{path.stem.replace('_', ' ')}**\n\n![{path.stem}]({uri})")
     return "\n\n".join(images) or "No holdout plots (no holdout period)."
 
 

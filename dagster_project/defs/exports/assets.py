@@ -10,10 +10,10 @@ from datetime import date
 import dagster as dg
 
 from dagster_project.config import Settings
+from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.exports.build import SegmentError, export_day, forget_erased
 from dagster_project.lib.exports.results import results_for_day
-from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
 from dagster_project.lib.warehouse import CAMPAIGN_RESULT_COLUMNS
 
 EXPORTS_GROUP = "exports"
@@ -66,12 +66,7 @@ def exports_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg
     )
     def _segment_exports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         as_of = date.fromisoformat(context.partition_key)
-        key, is_demo_key = pseudonym_key(settings.privacy.key_env)
-        if is_demo_key and not settings.privacy.demo:
-            raise dg.Failure(
-                description=demo_key_refusal(settings.privacy.key_env, settings.config_path),
-                allow_retries=False,
-            )
+        key, _ = step_key(settings)
         with warehouse.connect() as con:
             try:
                 summary = export_day(

@@ -13,8 +13,9 @@ import duckdb
 
 from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.defs.partitions import SINGLE_RUN, partition_days
+from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from dagster_project.lib.privacy import demo_key_refusal, pseudonym_key
+from dagster_project.lib.privacy import pseudonym_key
 from dagster_project.lib.sources.database import DatabaseSourceError, DatabaseTable
 from dagster_project.lib.sources.database_load import load_database_source
 from dagster_project.lib.sources.files import SourceFileError
@@ -75,12 +76,7 @@ def _run_loader(
     loader: Loader,
 ) -> LoadResult:
     start, end = partition_days(context)
-    if pseudonym_key(settings.privacy.key_env)[1] and not settings.privacy.demo:
-        raise dg.Failure(
-            description=demo_key_refusal(settings.privacy.key_env, settings.config_path),
-            allow_retries=False,
-        )
-    if pseudonym_key(settings.privacy.key_env)[1]:
+    if step_key(settings)[1]:
         context.log.warning(
             f"{settings.privacy.key_env} is not set: customer keys use the documented demo key"
         )

@@ -9,10 +9,10 @@ record that an erasure was applied, without saying who.
 import dagster as dg
 
 from dagster_project.config import Settings
+from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.erasure.exports import purge_export_files
 from dagster_project.lib.erasure.warehouse import redact_erased
-from dagster_project.lib.privacy import pseudonym_key
 
 PRIVACY_GROUP = "privacy"
 ERASURE_EXPORTS = dg.AssetKey(["ops", "erasure_exports"])
@@ -35,7 +35,7 @@ def erasure_asset(settings: Settings) -> dg.AssetsDefinition:
         records naming the person, erasure requests (kept as keyed hashes), and the segment
         files of earlier days (rewritten without the person's rows). The table: per erased
         customer_key, the export day their files were rewritten up to."""
-        key, _ = pseudonym_key(settings.privacy.key_env)
+        key, _ = step_key(settings)
         delimiters = {"brevo": settings.exports.brevo_delimiter}
         with warehouse.connect() as con:
             counts = redact_erased(con, key, settings.contacts.default_region)

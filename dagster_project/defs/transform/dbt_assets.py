@@ -119,7 +119,9 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path, dbt_vars: dict) 
 
 
 ANALYTICS_TAG = "tag:analytics"
-AFTER_CLV_TAG = "tag:after_clv"
+# The analytics run dbt, then the CLV fit (Python), then dbt again: the second step is found in
+# the graph itself, every model downstream of the table the fit writes.
+READS_CLV = "source:analytics.customer_clv+"
 ANALYTICS_GROUP = "analytics"
 
 
@@ -235,7 +237,7 @@ def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.Partit
             partitions,
             name="dbt_analytics",
             select=ANALYTICS_TAG,
-            exclude=AFTER_CLV_TAG,
+            exclude=READS_CLV,
             description="Customer purchases and RFM summary, scores, segments, tiers as of the day.",
         ),
         _dbt_analytics_assets(
@@ -243,7 +245,8 @@ def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.Partit
             project,
             partitions,
             name="dbt_analytics_after_clv",
-            select=AFTER_CLV_TAG,
+            # dbt's intersection: downstream of the CLV and an analytics model.
+            select=f"{READS_CLV},{ANALYTICS_TAG}",
             exclude=None,
             description="Lifecycle stages, segment history and KPIs as of the day (read the CLV).",
         ),

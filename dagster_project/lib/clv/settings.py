@@ -11,7 +11,6 @@ TimeUnit = Literal["D", "W"]
 
 PURCHASE_MODELS: tuple[PurchaseModel, ...] = ("bgnbd", "mbgnbd", "pareto_nbd")
 SPEND_MODEL = "gamma_gamma"
-HEURISTIC = "heuristic"
 
 # Days per model time unit: `W` means days / 7 (fractional weeks), as in Fader and Hardie's papers.
 DAYS_PER_UNIT: dict[str, float] = {"D": 1.0, "W": 7.0}

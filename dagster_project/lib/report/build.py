@@ -8,7 +8,6 @@ was written, so a re-run writes the same bytes.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 from collections.abc import Callable
@@ -149,5 +148,4 @@ def write_report(report: Report, reports_dir: Path) -> ReportFiles:
 
 def chart_markdown(chart: Chart) -> str:
     """A chart as Markdown with its PNG inline, as Dagster's UI shows metadata."""
-    encoded = base64.b64encode(chart.png).decode("ascii")
-    return f"**{chart.title}**\n\n![{chart.chart_id}](data:image/png;base64,{encoded})"
+    return f"**{chart.title}**\n\n![{chart.chart_id}]({draw.png_data_uri(chart.png)})"

@@ -584,4 +584,5 @@ def to_png(figure: Figure, dpi: int = 80) -> bytes:
 
 
 def png_data_uri(data: bytes) -> str:
+    """A PNG inline, for the report page and Dagster's Markdown metadata alike."""
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")

@@ -5,7 +5,6 @@ template engine. Every value from the warehouse or the configuration is escaped.
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -15,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from dagster_project.lib.report.charts import png_data_uri
 from dagster_project.lib.report.data import NO_VALUE, ReportData
 
 PAGE_TITLE = "Customer report"
@@ -128,10 +128,9 @@ def _figure(chart: Chart, caption: str = "") -> str:
     if chart.svg is not None:
         body = chart.svg
     else:
-        encoded = base64.b64encode(chart.png).decode("ascii")
         body = (
             f'<img class="chart" data-chart="{escape(chart.chart_id)}" '
-            f'alt="{escape(chart.title)}" src="data:image/png;base64,{encoded}">'
+            f'alt="{escape(chart.title)}" src="{png_data_uri(chart.png)}">'
         )
     caption_html = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     return (

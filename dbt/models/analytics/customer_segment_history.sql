@@ -1,5 +1,3 @@
-{{ config(tags=['after_clv']) }}
-
 {#-
     One row per customer_key and as_of_date, for every customer with a purchase or an enrolment by
     that day (the customers of customer_lifecycle): where they stood on the day — RFM segment,

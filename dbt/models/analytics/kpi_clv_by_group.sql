@@ -1,5 +1,3 @@
-{{ config(tags=['after_clv']) }}
-
 {#-
     One row per as_of_date, group_type and group_name: the predicted CLV of the customers of each
     value tier and each RFM segment on the day (customers with a purchase; prospects have neither).

@@ -1,5 +1,3 @@
-{{ config(tags=['after_clv']) }}
-
 {#-
     One row per as_of_date: the day's KPIs (one-line definitions in docs/analytics.md). Customer
     counts, frequency and order value follow the purchases analytics see (customer_purchases:

@@ -1,5 +1,3 @@
-{{ config(tags=['after_clv']) }}
-
 {#-
     Who is in each group, for marketing: one row per as_of_date, group_type (rfm_segment,
     value_tier, lifecycle_stage) and group_name, with fixed columns (no JSON, no arrays): size,

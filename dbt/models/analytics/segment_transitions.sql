@@ -1,4 +1,4 @@
-{{ config(materialized='view', tags=['after_clv']) }}
+{{ config(materialized='view') }}
 
 {#-
     Who moved where between consecutive as-of dates: for every as_of_date of
