@@ -7,7 +7,6 @@ scheduled run, and a range of days is a single run (single-run backfill policy).
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -150,51 +149,30 @@ def check_range(settings: Settings, start: date, end: date) -> None:
         raise RunError(f"{end} is in the future (the latest day that can be loaded is {latest})")
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_DBT_PROBLEM = re.compile(
-    r"(Failure in test|Error in (model|test|seed|snapshot)|Compilation Error|Runtime Error|Parsing Error)"
-)
-
-
-def _dbt_problems(log_path: Path) -> list[str]:
-    """The lines of dbt's output that say what failed (dbt prints them at the end of a run)."""
-    if not log_path.exists():
-        return []
-    lines = [
-        _ANSI.sub("", line).strip() for line in log_path.read_text(encoding="utf-8").splitlines()
-    ]
-    return [line for line in lines if _DBT_PROBLEM.match(line)]
-
-
 def _root_error(error):
-    """The innermost cause: Dagster wraps the exception a step raised in its own error."""
-    while (
-        error is not None
-        and error.cause is not None
-        and "DagsterExecutionStepExecutionError" in error.message
-    ):
+    """The exception the step raised: Dagster wraps it in errors of its own (by class name, as
+    Dagster's serialised error info gives it)."""
+    while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
         error = error.cause
     return error
 
 
 def _failure_reason(result: dg.ExecuteInProcessResult, log_path: Path) -> str:
-    # A blocking check that failed says best what is wrong: source, day, expectation, count.
+    """One line for the user, from Dagster's public events: a blocking check's description, a
+    dg.Failure's description (the steps raise one for every failure they expect, dbt's
+    included), else the first line of the error a step raised."""
     for evaluation in result.get_asset_check_evaluations():
         failed = not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
         if failed and evaluation.description:
             return f"check {evaluation.check_name} failed: {evaluation.description}"
     for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            error = _root_error(event.step_failure_data.error)
-            message = (error.message if error else "failed").strip()
-            if "dbt CLI process" in message:
-                problems = _dbt_problems(log_path)
-                message = "dbt build failed: " + ("; ".join(problems[:3]) or "see " + str(log_path))
-            else:
-                # A dg.Failure's description comes first; drop Dagster's wrapper sentence.
-                message = message.split("\n")[0].removeprefix(
-                    "dagster._core.definitions.events.Failure: "
-                )
+        if event.is_step_failure:
+            failure = event.step_failure_data
+            described = failure.user_failure_data and failure.user_failure_data.description
+            if described:
+                return f"step {event.step_key}: {described.splitlines()[0]}"
+            error = _root_error(failure.error)
+            message = (error.message if error else "").strip().split("\n")[0] or "failed"
             return f"step {event.step_key}: {message}"
     return f"the run failed (see the Dagster UI, or {log_path})"
 

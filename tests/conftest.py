@@ -13,7 +13,7 @@ import pytest
 from prerequisites import unavailable
 
 from dagster_project.lib.environment import TELEMETRY_OFF, prepare_dagster_home
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,7 +62,7 @@ def con(tmp_path: Path):
     """An empty warehouse file with the ingest tables, in the retailer's time zone."""
     connection = connect(tmp_path / "warehouse.duckdb")
     connection.execute("set TimeZone = 'Europe/Madrid'")
-    ensure_ingest_tables(connection)
+    ensure_warehouse_tables(connection)
     yield connection
     connection.close()
 

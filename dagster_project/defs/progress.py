@@ -32,7 +32,11 @@ class _StepLines(logging.Handler):
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 mark = "✗" if evaluation.severity == dg.AssetCheckSeverity.ERROR else "!"
-                print(f"  {mark} {evaluation.description}", file=sys.stderr, flush=True)
+                # dbt's tests carry no description: their check's name says what failed.
+                what = evaluation.description or (
+                    f"{evaluation.asset_key.to_user_string()}: {evaluation.check_name} failed"
+                )
+                print(f"  {mark} {what}", file=sys.stderr, flush=True)
 
 
 @dg.logger(description="One line per step started, finished or failed.")

@@ -15,7 +15,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from pydantic import Field
 
 from dagster_project.lib.sources.csv_reader import sql_literal
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 # The pool every asset that writes the DuckDB file runs in; the instance limits it to one slot,
 # because DuckDB allows one writer per file.
@@ -62,7 +62,7 @@ class WarehouseResource(dg.ConfigurableResource):
         con = connect(self.path, memory_limit=self.memory_limit, threads=self.threads)
         try:
             con.execute(f"set TimeZone = {sql_literal(self.timezone)}")
-            ensure_ingest_tables(con)
+            ensure_warehouse_tables(con)
             yield con
         finally:
             con.close()

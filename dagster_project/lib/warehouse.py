@@ -157,8 +157,9 @@ def _column_list(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
 
 
-def ensure_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas and every raw, quarantine and ops table ingest writes, if missing.
+def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and every table Python writes, if missing: raw, quarantine and ops
+    (ingest, exports, erasure) and the analytics tables of the model fits and exports.
 
     All raw tables exist even for sources a retailer does not deliver, so the dbt models that
     union the sources always find their inputs.

@@ -15,7 +15,7 @@ from dagster_project.lib.environment import dbt_environment
 from dagster_project.lib.sources.load import load_csv_source
 from dagster_project.lib.sources.shopify import load_shopify_customers, load_shopify_orders
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
@@ -49,7 +49,7 @@ def load_landing(settings: Settings, start: date, end: date) -> None:
     ctx = ingest_context(settings)
     con = connect(settings.warehouse_path)
     try:
-        ensure_ingest_tables(con)
+        ensure_warehouse_tables(con)
         for source in FILE_SOURCES:
             folder = settings.folder_source_dir(source.name)
             if source.format == "jsonl":

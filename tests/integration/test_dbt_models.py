@@ -27,7 +27,7 @@ from dagster_project.lib.contacts import normalize_email, phone_e164
 from dagster_project.lib.environment import dbt_environment, duckdb_limits_environment
 from dagster_project.lib.privacy import is_personal_column, keyed_hash
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables, quote_ident
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables, quote_ident
 
 D = Decimal
 ts = datetime.fromisoformat
@@ -445,7 +445,7 @@ def build_warehouse(work_dir: Path, rows_by_table: Mapping[str, list[dict]]) -> 
     warehouse = work_dir / "warehouse.duckdb"
     con = connect(warehouse)
     try:
-        ensure_ingest_tables(con)
+        ensure_warehouse_tables(con)
         insert_raw(con, rows_by_table)
     finally:
         con.close()

@@ -24,7 +24,7 @@ from dagster_project.lib.sources.database import DatabaseSourceError, DatabaseTa
 from dagster_project.lib.sources.database_load import load_database_source
 from dagster_project.lib.sources.load import IngestContext, load_csv_source
 from dagster_project.lib.sources.specs import POS_MEMBERS, POS_TICKETS
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 URL_ENV = "LOYALTY_TEST_POS_DATABASE_URL"
 DAY1, DAY2, DAY3 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
@@ -193,7 +193,7 @@ def test_the_initial_load_gives_the_raw_rows_the_file_source_gives(pos, con, tmp
         (day_dir / "export.csv").write_text(_csv(columns, records), encoding="utf-8")
     files = connect(tmp_path / "from_files.duckdb")
     files.execute("set TimeZone = 'Europe/Madrid'")
-    ensure_ingest_tables(files)
+    ensure_warehouse_tables(files)
     file_ctx = IngestContext(landing_dir=landing, pseudonym_key="test-key")
     for source, folder in ((POS_TICKETS, "pos/tickets"), (POS_MEMBERS, "pos/members")):
         load_csv_source(files, source, landing / folder, DAY1, DAY1, file_ctx)
@@ -386,7 +386,7 @@ def test_a_query_can_stand_for_a_table_with_its_own_column_names(pos, con):
 
 def _one_line_error(table: DatabaseTable, url_env: str = URL_ENV) -> str:
     with pytest.raises(DatabaseSourceError) as error, connect(":memory:") as memory:
-        ensure_ingest_tables(memory)
+        ensure_warehouse_tables(memory)
         load_database_source(memory, table, url_env, DAY1, CTX)
     message = str(error.value)
     assert "\n" not in message

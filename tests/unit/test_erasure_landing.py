@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.erasure.landing import landing_files_naming_erased
-from dagster_project.lib.warehouse import ensure_ingest_tables
+from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 
 def test_files_still_on_disk_that_hold_an_erased_persons_rows_are_counted(tmp_path: Path):
@@ -17,7 +17,7 @@ def test_files_still_on_disk_that_hold_an_erased_persons_rows_are_counted(tmp_pa
         (landing / name).parent.mkdir(parents=True, exist_ok=True)
         (landing / name).write_text("x\n", encoding="utf-8")
     con = duckdb.connect(":memory:")
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
     con.execute(
         "create table pii.erased_identities as select * from (values "
         "('card', 'ana', 'ana'), ('shopify', 's-ana', 'ana')) "
@@ -43,5 +43,5 @@ def test_files_still_on_disk_that_hold_an_erased_persons_rows_are_counted(tmp_pa
 
 def test_before_the_first_build_nothing_is_counted(tmp_path: Path):
     con = duckdb.connect(":memory:")
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
     assert landing_files_naming_erased(con, tmp_path) == (0, 0)

@@ -20,7 +20,7 @@ from dagster_project.lib.exports import PROFILES
 from dagster_project.lib.exports.files import ExportFile, publish_export, split_csv
 from dagster_project.lib.privacy import PERSONAL_COLUMNS, keyed_hash
 from dagster_project.lib.sources.specs import ALL_RAW_TABLES
-from dagster_project.lib.warehouse import ensure_ingest_tables
+from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 KEY = "test-key"
 
@@ -58,7 +58,7 @@ def test_every_personal_column_of_every_raw_table_is_redacted(source):
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
     con.execute(
         "create table pii.erased_identities as select * from (values "
         "('card', $ana, $ana), ('shopify', 's_ana', $ana)) "

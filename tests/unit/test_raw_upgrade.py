@@ -11,14 +11,14 @@ from dagster_project.lib.contacts import normalize_email, phone_e164
 from dagster_project.lib.privacy import keyed_hash
 from dagster_project.lib.sources.load import IngestContext, add_missing_derived_columns
 from dagster_project.lib.sources.specs import ALL_RAW_TABLES, POS_MEMBERS
-from dagster_project.lib.warehouse import ensure_ingest_tables
+from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 KEY = "upgrade-key"
 
 
 def test_key_columns_are_added_and_filled_for_rows_loaded_before(tmp_path: Path):
     con = duckdb.connect(":memory:")
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
     # raw.pos_members as an older version made it: no contact keys yet.
     con.execute("alter table raw.pos_members drop column email_key")
     con.execute("alter table raw.pos_members drop column phone_key")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dagster_project.config import settings_from_dict
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 from dagster_project.pipeline import silent_sources
 
 GENERIC = {
@@ -28,7 +28,7 @@ def project(tmp_path: Path):
         tmp_path / "loyalty.yml",
     )
     con = connect(settings.warehouse_path)
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
     con.execute(
         "insert into ops.ingest_log (source, partition_date, source_file, rows_read, rows_loaded, "
         "rows_quarantined) values "

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from dagster_project.lib.volume import source_volume_findings, store_volume_findings
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 FIRST = date(2025, 1, 6)  # a Monday
 DAYS = [FIRST + timedelta(days=n) for n in range(70)]
@@ -22,7 +22,7 @@ def tickets_of_day(day: date) -> int:
 @pytest.fixture
 def con(tmp_path):
     connection = connect(tmp_path / "warehouse.duckdb")
-    ensure_ingest_tables(connection)
+    ensure_warehouse_tables(connection)
     log = [
         ("pos_tickets", day, f"pos/tickets/date={day}/t.csv", n, n, 0)
         for day in DAYS

@@ -17,7 +17,7 @@ from dagster_project.lib.clv import ClvParameters
 from dagster_project.lib.clv.spark import CLV_MODEL_RUNS_TABLE, CUSTOMER_CLV_TABLE, clv_on_spark
 from dagster_project.lib.clv.warehouse import clv_on_duckdb
 from dagster_project.lib.report.charts import png_data_uri
-from dagster_project.lib.spark.serving import serve_tables
+from dagster_project.lib.spark.serving import copy_tables_from_spark
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
 CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
@@ -87,7 +87,7 @@ def customer_clv_asset(
             run = clv_on_spark(spark, params, as_of, out_dir)
             # The day's rows back into the DuckDB file the exports and the report read.
             with warehouse.connect() as con:
-                serve_tables(
+                copy_tables_from_spark(
                     spark,
                     con,
                     [CUSTOMER_CLV_TABLE, CLV_MODEL_RUNS_TABLE],

@@ -125,14 +125,42 @@ READS_CLV = "source:analytics.customer_clv+"
 ANALYTICS_GROUP = "analytics"
 
 
+# What dbt's run_results.json calls a node that did not pass.
+FAILED_STATUSES = ("error", "fail", "runtime error")
+
+
+def failed_nodes(run_results: dict) -> str:
+    """The first nodes that failed, from dbt's run_results.json: `name: first line of message`."""
+    failures = [
+        # unique_id is <type>.<package>.<name>[.<hash of a test>]
+        f"{result['unique_id'].split('.')[2]}: "
+        f"{(result.get('message') or result['status']).splitlines()[0]}"
+        for result in run_results.get("results", [])
+        if str(result.get("status", "")).lower() in FAILED_STATUSES
+    ]
+    return "; ".join(failures[:3])
+
+
 def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, dbt_vars: dict) -> Iterator:
-    """`dbt build` of the asset's selection, as Dagster events.
+    """`dbt build` of the asset's selection, as Dagster events; a failure fails the step with
+    the nodes that failed, read from dbt's run_results.json (not from its log lines).
 
     dagster-dbt gives each invocation a folder of artefacts; a nightly schedule would pile them up,
     so a successful one's is removed (a failed one's stays, with dbt's log, to read).
     """
-    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
+    )
     yield from invocation.stream()
+    if not invocation.is_successful():
+        try:
+            detail = failed_nodes(invocation.get_artifact("run_results.json"))
+        except FileNotFoundError:
+            detail = ""
+        where = invocation.target_path / "dbt.log"
+        raise dg.Failure(
+            description=f"dbt build failed: {detail or f'see {where}'}", allow_retries=False
+        )
     shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 

@@ -33,8 +33,8 @@ from dagster_dbt.dagster_dbt_translator import DagsterDbtTranslator
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib.clv.spark import ensure_clv_tables
 from dagster_project.lib.environment import dbt_target_path
-from dagster_project.lib.spark.raw import hand_over_new_days
-from dagster_project.lib.spark.serving import serve_tables, spark_tables
+from dagster_project.lib.spark.raw import copy_new_raw_days_to_spark
+from dagster_project.lib.spark.serving import copy_tables_from_spark, spark_tables
 
 # dbt's structured events that carry a node's result (what dagster-dbt turns into events).
 RESULT_EVENTS = {"LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult"}
@@ -142,7 +142,7 @@ def build_on_spark(
 
 def _hand_over_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark) -> None:
     with warehouse.connect() as con:
-        days = hand_over_new_days(con, spark, Path(warehouse.spark_staging))
+        days = copy_new_raw_days_to_spark(con, spark, Path(warehouse.spark_staging))
     context.log.info(f"raw days handed over to Spark: {days or 'none new'}")
 
 
@@ -162,10 +162,10 @@ def _serve_built(
     by_day = incremental_models(context) if as_of else set()
     staging = Path(warehouse.spark_staging)
     with warehouse.connect() as con:
-        counts = serve_tables(spark, con, [t for t in served if t not in by_day], staging)
+        counts = copy_tables_from_spark(spark, con, [t for t in served if t not in by_day], staging)
         if as_of:
             days = [t for t in served if t in by_day]
-            counts |= serve_tables(spark, con, days, staging, date.fromisoformat(as_of))
+            counts |= copy_tables_from_spark(spark, con, days, staging, date.fromisoformat(as_of))
     context.log.info(f"copied back from Spark into the DuckDB file: {counts}")
 
 

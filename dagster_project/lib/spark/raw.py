@@ -67,7 +67,7 @@ def copy_raw_days(
 HANDOVER_TABLE = "ops.spark_handover"
 
 
-def hand_over_new_days(
+def copy_new_raw_days_to_spark(
     con: duckdb.DuckDBPyConnection, spark: Any, staging: Path
 ) -> tuple[date, date] | None:
     """Copy to Spark the days ingest loaded since the last hand-over; the days copied, if any.

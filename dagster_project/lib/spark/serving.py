@@ -35,7 +35,7 @@ def spark_tables(spark: Any, schema: str) -> list[str]:
     )
 
 
-def serve_tables(
+def copy_tables_from_spark(
     spark: Any,
     con: duckdb.DuckDBPyConnection,
     tables: Iterable[str],

@@ -11,7 +11,7 @@ from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.quality import suites, validate_frame
 from dagster_project.lib.synthetic.campaign import campaign_response
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 EXPORT_DAY = date(2025, 3, 1)
 WINDOW = 30
@@ -21,7 +21,7 @@ BASE_RATE, UPLIFT, MEAN_SPEND = 0.18, 0.04, 40.0
 @pytest.fixture
 def con(tmp_path):
     connection = connect(tmp_path / "warehouse.duckdb")
-    ensure_ingest_tables(connection)
+    ensure_warehouse_tables(connection)
     rng = np.random.default_rng(3)
     members = pd.DataFrame(
         {

@@ -10,7 +10,7 @@ import pytest
 
 from dagster_project.lib.exports import PROFILES
 from dagster_project.lib.exports.build import _tool_files, contactability, suppressed_people
-from dagster_project.lib.warehouse import connect, ensure_ingest_tables
+from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 BEFORE, TODAY = date(2025, 3, 30), date(2025, 3, 31)
 
@@ -18,7 +18,7 @@ BEFORE, TODAY = date(2025, 3, 30), date(2025, 3, 31)
 @pytest.fixture
 def con(tmp_path):
     connection = connect(tmp_path / "warehouse.duckdb")
-    ensure_ingest_tables(connection)
+    ensure_warehouse_tables(connection)
     connection.execute(
         "create table pii.customer_contactability (as_of_date date, customer_key varchar, "
         "email_normalized varchar, is_contactable boolean, not_contactable_reason varchar)"

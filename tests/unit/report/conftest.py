@@ -17,7 +17,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from dagster_project.lib.warehouse import ensure_ingest_tables
+from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 AS_OF = date(2025, 3, 20)  # March is still in progress
 PREVIOUS = date(2025, 2, 28)
@@ -127,7 +127,7 @@ def build_small_warehouse(folder: Path, seed: int = 7) -> SmallWarehouse:
     )
     path = folder / "warehouse.duckdb"
     con = duckdb.connect(str(path))
-    ensure_ingest_tables(con)
+    ensure_warehouse_tables(con)
 
     def table(name: str, frame: pd.DataFrame) -> None:
         con.register("incoming", frame)

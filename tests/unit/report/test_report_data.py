@@ -188,10 +188,10 @@ def test_exports_made_add_up_parts_and_leave_out_parquet_copies(warehouse: Small
 def test_a_warehouse_before_its_first_run_reads_as_empty(tmp_path):
     import duckdb
 
-    from dagster_project.lib.warehouse import ensure_ingest_tables
+    from dagster_project.lib.warehouse import ensure_warehouse_tables
 
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        ensure_ingest_tables(con)
+        ensure_warehouse_tables(con)
         loaded = data.load_report_data(con, AS_OF, tmp_path)
     assert loaded.kpis is None and loaded.flow is None and loaded.concentration is None
     for frame in (loaded.monthly, loaded.segments, loaded.pareto, loaded.cohorts, loaded.ingest):

@@ -22,7 +22,7 @@ from dagster_project.lib.report.build import (
     write_report,
 )
 from dagster_project.lib.report.page import SECTIONS, render_page
-from dagster_project.lib.warehouse import ensure_ingest_tables
+from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 ALL_CHARTS = {
     "monthly_trend",
@@ -128,7 +128,7 @@ def test_each_chart_goes_to_dagster_as_markdown_with_its_png(report):
 
 def test_a_day_without_data_says_so_in_every_section(tmp_path: Path):
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
-        ensure_ingest_tables(con)
+        ensure_warehouse_tables(con)
         empty = build_report(con, date(2025, 1, 1), tmp_path)
     assert empty.charts == {}
     sentences = re.findall(r'<p class="empty">(.*?)</p>', empty.html)
