@@ -71,15 +71,15 @@ def con() -> duckdb.DuckDBPyConnection:
     ]
     for card_id, name, address, normal, number in members:
         con.execute(
-            "insert into raw.pos_members (source_file, card_id, first_name, email, "
+            "insert into raw.pos_members (partition_date, source_file, card_id, first_name, email, "
             "email_normalized, phone, phone_e164, postal_code, card_key, email_key, phone_key) "
-            "values ('m.csv', ?, ?, ?, ?, ?, ?, '08001', ?, ?, ?)",
+            "values ('2025-01-02', 'm.csv', ?, ?, ?, ?, ?, ?, '08001', ?, ?, ?)",
             [card_id, name, address, normal, number, number, card(card_id), email(normal),
              phone(number)],
         )  # fmt: skip
     con.execute(
-        "insert into raw.pos_tickets (source_file, ticket_id, card_id, card_key) values "
-        "('t.csv', 'T1', '1001', ?), ('t.csv', 'T2', '1002', ?)",
+        "insert into raw.pos_tickets (partition_date, source_file, ticket_id, card_id, card_key) "
+        "values ('2025-01-05', 't.csv', 'T1', '1001', ?), ('2025-01-01', 't.csv', 'T2', '1002', ?)",
         [card("1001"), card("1002")],
     )
     con.execute(
@@ -120,6 +120,8 @@ def con() -> duckdb.DuckDBPyConnection:
 def test_an_erased_persons_rows_lose_their_personal_values_and_keep_their_keys(con):
     counts = redact_erased(con, KEY)
     assert counts.people == 1
+    # The days a copy of raw elsewhere (Spark) must take again: Ana's rows', not Bea's.
+    assert counts.raw_days == (date(2025, 1, 2), date(2025, 1, 5))
     ana = con.execute(
         "select card_id, first_name, email, email_normalized, phone, phone_e164, postal_code, "
         "card_key, email_key, phone_key from raw.pos_members where first_name is null"

@@ -33,7 +33,7 @@ from dagster_dbt.dagster_dbt_translator import DagsterDbtTranslator
 from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib.clv.spark import ensure_clv_tables
 from dagster_project.lib.environment import dbt_target_path
-from dagster_project.lib.spark.raw import copy_new_raw_days_to_spark
+from dagster_project.lib.spark.raw import copy_new_raw_days_to_spark, copy_raw_days
 from dagster_project.lib.spark.serving import copy_tables_from_spark, spark_tables
 
 # dbt's structured events that carry a node's result (what dagster-dbt turns into events).
@@ -138,6 +138,24 @@ def build_on_spark(
     target_path = spark_target_path(dbt_target_path(Path(warehouse.path)))
     yield from dbt_build_on_spark(context, project, dbt_vars, target_path)
     _serve_built(context, warehouse, spark, as_of)
+
+
+def copy_redacted_days_to_spark(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, first: date, last: date
+) -> None:
+    """After an erasure redacted raw rows in the DuckDB file: the days [first, last] of raw again
+    on Spark, and the pii views over raw served back again (their copy was made before)."""
+    spark = warehouse.spark()
+    staging = Path(warehouse.spark_staging)
+    with warehouse.connect() as con:
+        copy_raw_days(con, spark, first, last, staging)
+        views = [
+            f"pii.{table.name}"
+            for table in spark.catalog.listTables("pii")
+            if table.tableType == "VIEW" and not table.isTemporary
+        ]
+        counts = copy_tables_from_spark(spark, con, views, staging)
+    context.log.info(f"raw {first}..{last} copied to Spark again after the erasure; {counts}")
 
 
 def _hand_over_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, spark) -> None:

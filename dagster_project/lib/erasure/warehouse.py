@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -120,6 +121,9 @@ class ErasureCounts:
     people: int = 0
     raw_rows: dict[str, int] = field(default_factory=dict)
     quarantine_rows: dict[str, int] = field(default_factory=dict)
+    # The first and last day (partition_date) of the raw rows redacted, if any: what a copy of
+    # raw elsewhere (the warehouse on Spark) must take again.
+    raw_days: tuple[date, date] | None = None
 
     @property
     def total(self) -> int:
@@ -309,11 +313,18 @@ def redact_erased(
                 f"{column} = case when {column} is null then null else '' end"
                 for column in redaction.emptied
             ]
+            first, last = con.execute(
+                f"select min(partition_date), max(partition_date) from raw.{redaction.table} "
+                f"where {_erased_rows(redaction)}"
+            ).fetchone()
             (rows,) = con.execute(
                 f"update raw.{redaction.table} set {', '.join(assignments)} "
                 f"where {_erased_rows(redaction)}"
             ).fetchone()
             counts.raw_rows[redaction.table] = int(rows)
+            if first is not None:
+                days = counts.raw_days or (first, last)
+                counts.raw_days = (min(days[0], first), max(days[1], last))
         quarantine_tables = [
             name
             for (name,) in con.execute(
