@@ -223,3 +223,23 @@ def test_earlier_segment_files_are_rewritten_without_the_erased_person(con, tmp_
     )
     # Done up to the latest export day: the next pass reads nothing again.
     assert purge_export_files(con, tmp_path, KEY, {}).rows == 0
+
+
+def test_a_rewritten_file_keeps_every_other_row_byte_for_byte():
+    """Kept rows come out as the export writer wrote them, a quoted newline or delimiter
+    included; only the erased person's row goes."""
+    import pandas as pd
+
+    from dagster_project.lib.erasure.exports import _without_erased_csv
+
+    frame = pd.DataFrame(
+        {
+            "Email Address": ["bea@example.com", "Ana@Example.com", "cruz@example.com"],
+            "First Name": ['Bea "B"', "Ana", "Cruz\nde la, Sierra"],
+            "In buyers": ["yes", "yes", ""],
+        }
+    )
+    (written,) = split_csv(frame)
+    (expected,) = split_csv(frame.drop(index=1))
+    kept = _without_erased_csv(written, "Email Address", ",", {email("ana@example.com")}, KEY)
+    assert kept == (expected, 2, 1)

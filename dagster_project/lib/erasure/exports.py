@@ -105,18 +105,15 @@ def _without_erased_csv(
     data: bytes, column: str, delimiter: str, erased_keys: set[str], pseudonym_key: str
 ) -> tuple[bytes, int, int]:
     """The CSV without the rows whose address is erased: (bytes, rows kept, rows removed).
-    Rows kept are written back byte for byte (the writer's one line per row)."""
-    lines = data.decode("utf-8").splitlines(keepends=True)
-    header = next(csv.reader(io.StringIO(lines[0]), delimiter=delimiter))
+    Read as records (a quoted value may hold a newline) and written back by the writer the
+    export files are written with (lib/exports/files.py), so kept rows keep their bytes."""
+    header, *rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter)
     index = header.index(column)
-    kept, removed = [lines[0]], 0
-    for line in lines[1:]:
-        (fields,) = list(csv.reader(io.StringIO(line), delimiter=delimiter))
-        if _is_erased(fields[index], erased_keys, pseudonym_key):
-            removed += 1
-        else:
-            kept.append(line)
-    return "".join(kept).encode("utf-8"), len(kept) - 1, removed
+    kept = [row for row in rows if not _is_erased(row[index], erased_keys, pseudonym_key)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerows([header, *kept])
+    return buffer.getvalue().encode("utf-8"), len(kept), len(rows) - len(kept)
 
 
 def _without_erased_parquet(
