@@ -25,9 +25,11 @@ from dagster_project.defs.transform.dbt_assets import ANALYTICS_GROUP, dbt_analy
 from dagster_project.lib.environment import apply_environment, dbt_target_path
 
 PIPELINE_JOB = "loyalty_pipeline"
-INGEST_JOB = "ingest_landing"
-BUILD_JOB = "build_marts"
-ANALYTICS_JOB = "analytics_as_of"
+# Parts of a day's job that run alone: the landing files of earlier days (a backfill of the
+# ingest assets, which loads a range of days in one run), and the analytics of another as-of day
+# from what is loaded (`loyalty history`).
+LOAD_DAYS = dg.AssetSelection.groups(INGEST_GROUP)
+AS_OF_DAY = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PUBLISH_GROUP)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -51,41 +53,20 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ),
         *volume_checks(asset_keys, partitions),
     ]
-    ingest = dg.AssetSelection.groups(INGEST_GROUP)
-    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PUBLISH_GROUP)
     job = dg.define_asset_job(
         PIPELINE_JOB,
         selection=dg.AssetSelection.all(),
-        description="A day's landing files to marts, in one run (what the schedule starts).",
-    )
-    # A range of days is loaded by the first job in one run, and the marts are built once after it
-    # by the second: Dagster records each asset's planned and done partitions one event at a time,
-    # so keeping the (unpartitioned) dbt models out of a two-year range saves thousands of events.
-    ingest_job = dg.define_asset_job(
-        INGEST_JOB,
-        selection=ingest,
-        description="Load the landing files of a day or a range of days into raw and quarantine.",
-    )
-    build_job = dg.define_asset_job(
-        BUILD_JOB,
-        selection=dg.AssetSelection.all() - ingest - analytics,
         description=(
-            "Build staging, intermediate, marts and pii from raw (dbt build), then apply the "
-            "erasures to raw, quarantine and earlier segment files."
-        ),
-    )
-    analytics_job = dg.define_asset_job(
-        ANALYTICS_JOB,
-        selection=analytics,
-        description=(
-            "Customer analytics as of one day (the partition): RFM, value, CLV, KPIs; then the "
-            "segment exports of that day, the copy BI tools read and the customer report."
+            "A day, in one run: its landing files into raw and quarantine, the marts (dbt build), "
+            "the erasures, the analytics as of that day, its segment files, the copy BI tools "
+            "read and the customer report. The schedule, the landing sensor and `loyalty run` "
+            "all start this job."
         ),
     )
     return dg.Definitions(
         assets=assets,
         asset_checks=checks,
-        jobs=[job, ingest_job, build_job, analytics_job],
+        jobs=[job],
         schedules=[daily_schedule(settings, job)],
         sensors=[landing_sensor(settings, job)],
         resources={

@@ -7,7 +7,6 @@ scheduled run, and a range of days is a single run (single-run backfill policy).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -17,11 +16,11 @@ import dagster as dg
 import duckdb
 
 from dagster_project.config import DATABASE_TABLE_KEYS, Settings
-from dagster_project.definitions import ANALYTICS_JOB, BUILD_JOB, INGEST_JOB, build_definitions
+from dagster_project.definitions import AS_OF_DAY, LOAD_DAYS, PIPELINE_JOB, build_definitions
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.erasure.landing import landing_files_naming_erased
-from dagster_project.lib.sources.files import delivered_days
+from dagster_project.lib.sources.files import SourceFileError, delivered_days
 from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 from dagster_project.lib.spark.session import spark_unavailable, stop_spark
@@ -94,12 +93,37 @@ def _where_it_looked(source_name: str, folder: Path) -> str:
     return f"no day folder (date=YYYY-MM-DD) in that range under {folder}{held}"
 
 
-def silent_sources(settings: Settings, start: date, end: date) -> tuple[list[str], bool]:
-    """A line for each configured source that delivered no row in [start, end], naming where
-    it looked; and whether any source delivered a row at all (from ops.ingest_log)."""
+NOTHING_DELIVERED = (
+    "no source delivered any row, so there was nothing to load "
+    "(--allow-empty computes the days from what is loaded)"
+)
+
+
+def files_delivered(settings: Settings, start: date, end: date) -> bool:
+    """Whether any configured source has something dated in [start, end] to load: a day folder,
+    an order in the generic file, or a POS database (which holds changes up to now)."""
+    if settings.sources.pos_database is not None:
+        return True
+    for folder in _configured_folder_sources(settings).values():
+        if any(start <= day <= end for day in delivered_days(folder)):
+            return True
+    generic = settings.sources.transactions
+    if generic is not None:
+        try:
+            span = date_span(duckdb.connect(), generic.file_spec(), settings.landing_path)
+        except SourceFileError:
+            return True  # the ingest step says what is wrong with the file, naming it
+        return bool(span) and span[0] <= end and span[1] >= start
+    return False
+
+
+def _rows_delivered(settings: Settings, start: date, end: date) -> dict[str, int]:
+    """Rows each source delivered for [start, end], from ops.ingest_log (none before a first run)."""
+    if not settings.warehouse_path.exists():
+        return {}
     con = connect(settings.warehouse_path, read_only=True)
     try:
-        delivered = dict(
+        return dict(
             con.execute(
                 "select source, sum(rows_read) from ops.ingest_log "
                 "where partition_date between ? and ? group by source",
@@ -108,6 +132,12 @@ def silent_sources(settings: Settings, start: date, end: date) -> tuple[list[str
         )
     finally:
         con.close()
+
+
+def silent_sources(settings: Settings, start: date, end: date) -> tuple[list[str], bool]:
+    """A line for each configured source that delivered no row in [start, end], naming where
+    it looked; and whether any source delivered a row at all (from ops.ingest_log)."""
+    delivered = _rows_delivered(settings, start, end)
     span = f"{start}..{end}" if start != end else str(start)
     lines = []
     for name, folder in _configured_folder_sources(settings).items():
@@ -192,19 +222,45 @@ def table_counts(
         con.close()
 
 
-def _execute(
-    settings: Settings,
-    runs: list[tuple[str, dict[str, str]]],
-    *,
-    show_progress: bool,
-    after_job: Callable[[str], None] | None = None,
-) -> list[str]:
-    """Run the jobs one after the other through the Dagster instance; stop at the first failure
-    (or when `after_job`, called with each job's name once it succeeded, raises RunError)."""
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of the day's job: all of it for a partition, or a part of it (`selection`)."""
+
+    tags: dict[str, str]
+    selection: dg.AssetSelection | None = None
+
+    @property
+    def days(self) -> str:
+        if PARTITION_TAG in self.tags:
+            return self.tags[PARTITION_TAG]
+        return f"{self.tags[RANGE_START_TAG]}..{self.tags[RANGE_END_TAG]}"
+
+
+def day_runs(start: date, end: date, history: tuple[date, ...] = ()) -> list[PlannedRun]:
+    """The runs that bring the warehouse to `end` as nightly runs would have: the day's job for
+    each as-of day (the days of `history` within the range, then `end`), and before each, the
+    landing files of the days since the previous one, loaded in one run of the ingest assets."""
+    as_of_days = [*sorted({day for day in history if start <= day < end}), end]
+    runs, first = [], start
+    for day in as_of_days:
+        if first < day:
+            last = day - timedelta(days=1)
+            tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+            runs.append(PlannedRun(tags, LOAD_DAYS))
+        runs.append(PlannedRun({PARTITION_TAG: day.isoformat()}))
+        first = day + timedelta(days=1)
+    return runs
+
+
+def _execute(settings: Settings, runs: list[PlannedRun], *, show_progress: bool) -> list[str]:
+    """Run the day's job (or a part of it) for each planned run, one after the other, through
+    the Dagster instance; stop at the first failure."""
     if settings.warehouse.engine == "spark" and (reason := spark_unavailable()):
         raise RunError(f"warehouse.engine is spark in {settings.config_path}, but {reason}")
     apply_environment(settings)
     defs = build_definitions(settings)
+    job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs({"progress": progress_logger})
+    graph = defs.resolve_asset_graph()
     run_config = {"loggers": {"progress": {}}} if show_progress else {}
     # dbt's own log lines go to the run log file (and the Dagster UI), not the terminal.
     log_path = settings.dagster_home / "logs" / "last_run.log"
@@ -216,19 +272,21 @@ def _execute(
         contextlib.redirect_stdout(log),
     ):
         try:
-            for job_name, tags in runs:
-                job = defs.resolve_job_def(job_name).with_logger_defs({"progress": progress_logger})
+            for planned in runs:
+                keys = planned.selection.resolve(graph) if planned.selection else None
                 result = job.execute_in_process(
-                    instance=instance, tags=tags, run_config=run_config, raise_on_error=False
+                    instance=instance,
+                    tags=planned.tags,
+                    asset_selection=sorted(keys) if keys else None,
+                    run_config=run_config,
+                    raise_on_error=False,
                 )
                 run_ids.append(result.run_id)
                 if not result.success:
                     log.flush()
                     raise RunError(_failure_reason(result, log_path))
-                if after_job:
-                    after_job(job_name)
         finally:
-            # The jobs shared one Spark session (a local metastore admits one process): it and
+            # The runs shared one Spark session (a local metastore admits one process): it and
             # its JVM end with them.
             if settings.warehouse.engine == "spark":
                 stop_spark()
@@ -244,33 +302,18 @@ def run_pipeline(
     allow_empty: bool = False,
     history: tuple[date, ...] = (),
 ) -> RunOutcome:
-    """Load the days [start, end] in one Dagster run, build the marts in a second one, and the
-    analytics as of `end` in a third; before it, as of each earlier day of `history` (so that
-    the segment history and its transitions have past days to compare with)."""
+    """Load the days [start, end] and compute the day `end` as the schedule would (the day's
+    job); the days of `history` in the range are computed as their own nightly runs would have
+    (so that the segment history and its transitions have past days to compare with)."""
     check_range(settings, start, end)
-    earlier = sorted(day for day in set(history) if start <= day < end)
-    runs = [
-        (INGEST_JOB, {RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()}),
-        (BUILD_JOB, {}),
-        *((ANALYTICS_JOB, {PARTITION_TAG: day.isoformat()}) for day in earlier),
-        # Analytics as of the last day of the range (as a scheduled run of that day would).
-        (ANALYTICS_JOB, {PARTITION_TAG: end.isoformat()}),
-    ]
-    silent: list[str] = []
-
-    def after_ingest(job_name: str) -> None:
-        # A run on nothing is no success: stop before building marts and analytics of nothing.
-        if job_name == INGEST_JOB:
-            lines, delivered_any = silent_sources(settings, start, end)
-            silent.extend(lines)
-            if not delivered_any and not allow_empty:
-                raise RunError(
-                    "no source delivered any row, so there was nothing to load "
-                    "(--allow-empty computes the days from what is loaded)",
-                    lines,
-                )
-
-    run_ids = _execute(settings, runs, show_progress=show_progress, after_job=after_ingest)
+    # A run on nothing is no success: refuse before building marts and analytics of nothing.
+    if not allow_empty and not files_delivered(settings, start, end):
+        lines, _ = silent_sources(settings, start, end)
+        raise RunError(NOTHING_DELIVERED, lines)
+    run_ids = _execute(settings, day_runs(start, end, history), show_progress=show_progress)
+    silent, delivered_any = silent_sources(settings, start, end)
+    if not delivered_any and not allow_empty:
+        raise RunError(NOTHING_DELIVERED, silent)
     return RunOutcome(
         start, end, run_ids, table_counts(settings), silent + _erased_in_landing(settings)
     )
@@ -310,6 +353,6 @@ def run_history(settings: Settings, days: list[date], *, show_progress: bool = T
     if not days:
         raise RunError("no as-of day in that range")
     check_range(settings, days[0], days[-1])
-    runs = [(ANALYTICS_JOB, {PARTITION_TAG: day.isoformat()}) for day in days]
+    runs = [PlannedRun({PARTITION_TAG: day.isoformat()}, AS_OF_DAY) for day in days]
     run_ids = _execute(settings, runs, show_progress=show_progress)
     return RunOutcome(days[0], days[-1], run_ids, table_counts(settings, ("analytics",)))

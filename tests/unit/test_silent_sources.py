@@ -10,7 +10,7 @@ import pytest
 
 from dagster_project.config import settings_from_dict
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
-from dagster_project.pipeline import silent_sources
+from dagster_project.pipeline import files_delivered, silent_sources
 
 GENERIC = {
     "path": "sales/*.csv",
@@ -65,3 +65,24 @@ def test_a_range_with_no_row_names_every_source_and_where_it_looked(project):
         "none has an order dated in it"
     )
     assert len(lines) == 3
+
+
+def test_before_a_run_files_dated_in_the_range_are_what_counts_as_delivered(project):
+    """`loyalty run` refuses a range with nothing to load before it builds anything."""
+    assert files_delivered(project, date(2025, 1, 1), date(2025, 1, 2))
+    assert not files_delivered(project, date(2025, 3, 1), date(2025, 3, 31))
+    # An order dated in the range, in the flat sales file, is something to load.
+    (project.landing_path / "sales").mkdir()
+    (project.landing_path / "sales" / "march.csv").write_text(
+        "C,O,T,A\nc1,o1,2025-03-05 10:00:00,12.50\n", encoding="utf-8"
+    )
+    assert files_delivered(project, date(2025, 3, 1), date(2025, 3, 31))
+    assert not files_delivered(project, date(2025, 4, 1), date(2025, 4, 30))
+
+
+def test_silent_sources_before_the_first_run_name_every_source(tmp_path: Path):
+    settings = settings_from_dict({"sources": {"transactions": GENERIC}}, tmp_path / "loyalty.yml")
+    lines, delivered_any = silent_sources(settings, date(2025, 1, 1), date(2025, 1, 1))
+    assert not settings.warehouse_path.exists()
+    assert not delivered_any
+    assert lines[-1].startswith("sources.transactions delivered no row for 2025-01-01")
