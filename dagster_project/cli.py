@@ -211,6 +211,7 @@ def _run(
     allow_empty: bool = False,
     history: tuple[date, ...] = (),
 ) -> None:
+    from dagster_project.defs.engines import engine_for
     from dagster_project.pipeline import RunError, delivered_span, run_pipeline
 
     if start is None or end is None:
@@ -233,8 +234,7 @@ def _run(
             "demo key; set a secret of your own before loading real customers",
             err=True,
         )
-    on_spark = settings.warehouse.engine == "spark"
-    where = f" and Spark ({settings.warehouse.spark.master})" if on_spark else ""
+    where = engine_for(settings).describe()
     click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
     began = time.monotonic()
     try:

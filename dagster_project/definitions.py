@@ -8,6 +8,7 @@ from dagster_project.config import Settings, load_settings
 from dagster_project.defs.analytics.clv import customer_clv_asset
 from dagster_project.defs.automation.landing_sensor import landing_sensor
 from dagster_project.defs.automation.schedule import daily_schedule
+from dagster_project.defs.engines import engine_for
 from dagster_project.defs.exports.assets import (
     EXPORTS_GROUP,
     campaign_results_asset,
@@ -35,12 +36,14 @@ AS_OF_DAY = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PUBLISH_GRO
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     project = dbt_project(dbt_target_path(settings.warehouse_path))
+    # The engine is chosen here, once: the assets call it and never ask which one it is.
+    engine = engine_for(settings)
     assets = [
         *ingest_assets(settings, partitions),
-        dbt_models(settings, project),
-        erasure_asset(settings),
-        *dbt_analytics(settings, project, partitions),
-        customer_clv_asset(settings, partitions),
+        dbt_models(settings, project, engine),
+        erasure_asset(settings, engine),
+        *dbt_analytics(settings, project, partitions, engine),
+        customer_clv_asset(settings, partitions, engine),
         exports_asset(settings, partitions),
         campaign_results_asset(settings, partitions),
         publish_asset(settings, partitions),
@@ -74,11 +77,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 path=str(settings.warehouse_path),
                 timezone=settings.timezone,
                 memory_limit=settings.warehouse.memory_limit,
-                engine=settings.warehouse.engine,
-                spark_master=settings.warehouse.spark.master,
-                spark_dir=str(settings.spark_dir),
-                spark_conf=dict(settings.warehouse.spark.conf),
-                spark_staging=str(settings.spark_staging),
             ),
             "dbt": dbt_resource(project),
         },

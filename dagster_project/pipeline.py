@@ -17,13 +17,13 @@ import duckdb
 
 from dagster_project.config import DATABASE_TABLE_KEYS, Settings
 from dagster_project.definitions import AS_OF_DAY, LOAD_DAYS, PIPELINE_JOB, build_definitions
+from dagster_project.defs.engines import Engine, engine_for
 from dagster_project.defs.progress import progress_logger
 from dagster_project.lib.environment import apply_environment
 from dagster_project.lib.erasure.landing import landing_files_naming_erased
 from dagster_project.lib.sources.files import SourceFileError, delivered_days
 from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
-from dagster_project.lib.spark.session import spark_unavailable, stop_spark
 from dagster_project.lib.warehouse import connect
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -252,11 +252,18 @@ def day_runs(start: date, end: date, history: tuple[date, ...] = ()) -> list[Pla
     return runs
 
 
+def ready_engine(settings: Settings) -> Engine:
+    """The configured engine, if this machine can run it (else a RunError saying why)."""
+    engine = engine_for(settings)
+    if reason := engine.unavailable():
+        raise RunError(f"warehouse.engine is {engine.name} in {settings.config_path}, but {reason}")
+    return engine
+
+
 def _execute(settings: Settings, runs: list[PlannedRun], *, show_progress: bool) -> list[str]:
     """Run the day's job (or a part of it) for each planned run, one after the other, through
     the Dagster instance; stop at the first failure."""
-    if settings.warehouse.engine == "spark" and (reason := spark_unavailable()):
-        raise RunError(f"warehouse.engine is spark in {settings.config_path}, but {reason}")
+    engine = ready_engine(settings)
     apply_environment(settings)
     defs = build_definitions(settings)
     job = defs.resolve_job_def(PIPELINE_JOB).with_logger_defs({"progress": progress_logger})
@@ -286,10 +293,7 @@ def _execute(settings: Settings, runs: list[PlannedRun], *, show_progress: bool)
                     log.flush()
                     raise RunError(_failure_reason(result, log_path))
         finally:
-            # The runs shared one Spark session (a local metastore admits one process): it and
-            # its JVM end with them.
-            if settings.warehouse.engine == "spark":
-                stop_spark()
+            engine.stop()
     return run_ids
 
 
@@ -306,6 +310,7 @@ def run_pipeline(
     job); the days of `history` in the range are computed as their own nightly runs would have
     (so that the segment history and its transitions have past days to compare with)."""
     check_range(settings, start, end)
+    ready_engine(settings)
     # A run on nothing is no success: refuse before building marts and analytics of nothing.
     if not allow_empty and not files_delivered(settings, start, end):
         lines, _ = silent_sources(settings, start, end)

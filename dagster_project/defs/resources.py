@@ -1,5 +1,5 @@
-"""Resources: the warehouse (the DuckDB file, and Spark when it is the engine) and the dbt
-project, pointing at the same warehouse."""
+"""Resources: the warehouse (the DuckDB file) and the dbt project, pointing at the same
+warehouse. Where dbt builds (DuckDB or Spark) is the engine's (defs/engines)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
-from pydantic import Field
 
 from dagster_project.lib.sources.csv_reader import sql_literal
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
@@ -27,30 +25,13 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The embedded DuckDB warehouse file (schemas raw, staging, marts, analytics, pii, …), and
-    with `engine: spark` the Spark session dbt and the CLV build the warehouse in (the file then
-    holds ingest's tables and a copy of what Spark built: lib/spark/serving.py)."""
+    """The DuckDB warehouse file (schemas raw, staging, marts, analytics, pii, …): what ingest
+    writes and every reader reads, whichever engine builds the models (defs/engines)."""
 
     path: str
     timezone: str = "Europe/Madrid"
     memory_limit: str | None = None
     threads: int | None = None
-    engine: str = "duckdb"
-    spark_master: str = "local[2]"
-    spark_dir: str = "spark"
-    spark_conf: dict[str, str] = Field(default_factory=dict)
-    # Parquet files on their way between DuckDB and Spark (emptied after each copy).
-    spark_staging: str = "spark_staging"
-
-    @property
-    def on_spark(self) -> bool:
-        return self.engine == "spark"
-
-    def spark(self) -> Any:
-        """The process's SparkSession (started on first use, stopped when the run ends)."""
-        from dagster_project.lib.spark.session import spark_session
-
-        return spark_session(self.spark_master, Path(self.spark_dir), self.spark_conf)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

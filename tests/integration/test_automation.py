@@ -102,14 +102,16 @@ def test_days_wait_in_order_and_a_day_already_loaded_is_not_started_again(projec
     assert result.cursor == "2025-03-01"
 
 
-def test_the_sensor_starts_the_daily_job_and_the_schedule_steps_aside(project):
+def test_the_sensor_starts_the_daily_job_and_the_schedule_steps_aside(project, tmp_path: Path):
     _, defs, _ = project
     sensor = defs.resolve_sensor_def("landing_arrivals")
     assert sensor.job_name == PIPELINE_JOB
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     schedule = defs.resolve_schedule_def("daily_run")
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
-    plain = build_definitions(settings_from_dict({"landing_dir": "/nonexistent"}))
+    plain = build_definitions(
+        settings_from_dict({"landing_dir": "/nonexistent"}, tmp_path / "loyalty.yml")
+    )
     assert plain.resolve_sensor_def("landing_arrivals").default_status == (
         dg.DefaultSensorStatus.STOPPED
     )

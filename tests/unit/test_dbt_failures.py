@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster_project.defs.transform.dbt_assets import failed_nodes
+from dagster_project.defs.engines.duckdb import failed_nodes
 
 
 def test_the_first_failed_nodes_and_the_first_line_of_their_messages():

@@ -1,9 +1,9 @@
 """The CLV asset: fit the purchase and spend models as of the partition's day and score everyone.
 
-The fitting lives in `lib/clv` (`clv/warehouse.py` reads the day's purchase summary and purchases
+The fitting lives in `lib/clv` (`clv/on_duckdb.py` reads the day's purchase summary and purchases
 and replaces the day's rows of analytics.customer_clv and analytics.clv_model_runs); this asset
-runs it for the partition's day, or `clv/spark.py` where the warehouse is on Spark. Its metadata
-carries the run's model, fit and holdout numbers and the two holdout plots (no customer data).
+runs it for the partition's day on the warehouse's engine (defs/engines). Its metadata carries
+the run's model, fit and holdout numbers and the two holdout plots (no customer data).
 """
 
 from datetime import date
@@ -12,12 +12,10 @@ from pathlib import Path
 import dagster as dg
 
 from dagster_project.config import Settings
+from dagster_project.defs.engines import Engine
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.clv import ClvParameters
-from dagster_project.lib.clv.spark import CLV_MODEL_RUNS_TABLE, CUSTOMER_CLV_TABLE, clv_on_spark
-from dagster_project.lib.clv.warehouse import clv_on_duckdb
 from dagster_project.lib.report.charts import png_data_uri
-from dagster_project.lib.spark.serving import copy_tables_from_spark
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
 CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
@@ -47,7 +45,7 @@ def _plots_markdown(paths: list[Path]) -> str:
 
 
 def customer_clv_asset(
-    settings: Settings, partitions: dg.PartitionsDefinition
+    settings: Settings, partitions: dg.PartitionsDefinition, engine: Engine
 ) -> dg.AssetsDefinition:
     params = clv_parameters(settings)
 
@@ -82,25 +80,7 @@ def customer_clv_asset(
         as_of = date.fromisoformat(context.partition_key)
         out_dir = settings.resolve(settings.reports_dir) / "clv" / as_of.isoformat()
         out_dir.mkdir(parents=True, exist_ok=True)
-        if warehouse.on_spark:
-            spark = warehouse.spark()
-            run = clv_on_spark(spark, params, as_of, out_dir)
-            # The day's rows back into the DuckDB file the exports and the report read.
-            with warehouse.connect() as con:
-                copy_tables_from_spark(
-                    spark,
-                    con,
-                    [CUSTOMER_CLV_TABLE, CLV_MODEL_RUNS_TABLE],
-                    Path(warehouse.spark_staging),
-                    as_of,
-                )
-                scores = con.execute(
-                    f"select * from {CUSTOMER_CLV_TABLE} where as_of_date = ?", [as_of]
-                ).df()
-        else:
-            with warehouse.connect() as con:
-                run = clv_on_duckdb(con, params, as_of, out_dir)
-            scores = run.scores
+        run, scores = engine.fit_clv(warehouse, params, as_of, out_dir)
         runs = run.runs_frame()
         final = runs[runs["stage"] == "final"]
         purchase = final.iloc[0].to_dict() if len(final) else {}

@@ -8,13 +8,15 @@ failed check leaves the previous exports as they were) and reports counts only.
 from datetime import date
 
 import dagster as dg
+import pandas as pd
 
 from dagster_project.config import Settings
 from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.exports.build import SegmentError, export_day, forget_erased
 from dagster_project.lib.exports.results import results_for_day
-from dagster_project.lib.warehouse import CAMPAIGN_RESULT_COLUMNS
+from dagster_project.lib.tables import CAMPAIGN_RESULTS as CAMPAIGN_RESULTS_TABLE
+from dagster_project.lib.warehouse import replace_rows
 
 EXPORTS_GROUP = "exports"
 SEGMENT_FILES = dg.AssetKey(["exports", "segment_files"])
@@ -120,16 +122,10 @@ def campaign_results_asset(
         control size, purchase rate, revenue per head, incremental buyers and revenue, and 95 %
         intervals on the lift (method: docs/analytics.md)."""
         as_of = date.fromisoformat(context.partition_key)
-        names = [name for name, _ in CAMPAIGN_RESULT_COLUMNS]
         with warehouse.connect() as con:
             rows = results_for_day(con, list(exports.segments), as_of, exports.campaign_window_days)
-            con.execute("delete from analytics.campaign_results where as_of_date = ?", [as_of])
-            if rows:
-                con.executemany(
-                    f"insert into analytics.campaign_results ({', '.join(names)}) "
-                    f"values ({', '.join('?' for _ in names)})",
-                    [[row[name] for name in names] for row in rows],
-                )
+            frame = pd.DataFrame(rows, columns=CAMPAIGN_RESULTS_TABLE.column_names)
+            replace_rows(con, CAMPAIGN_RESULTS_TABLE, frame, {"as_of_date": as_of})
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": len(rows),

@@ -9,9 +9,9 @@ record that an erasure was applied, without saying who.
 import dagster as dg
 
 from dagster_project.config import Settings
+from dagster_project.defs.engines import Engine
 from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
-from dagster_project.defs.transform.dbt_spark import copy_redacted_days_to_spark
 from dagster_project.lib.erasure.exports import purge_export_files
 from dagster_project.lib.erasure.warehouse import redact_erased
 
@@ -20,7 +20,7 @@ ERASURE_EXPORTS = dg.AssetKey(["ops", "erasure_exports"])
 ERASED_IDENTITIES = dg.AssetKey(["pii", "erased_identities"])
 
 
-def erasure_asset(settings: Settings) -> dg.AssetsDefinition:
+def erasure_asset(settings: Settings, engine: Engine) -> dg.AssetsDefinition:
     @dg.asset(
         key=ERASURE_EXPORTS,
         deps=[ERASED_IDENTITIES],
@@ -41,9 +41,7 @@ def erasure_asset(settings: Settings) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             counts = redact_erased(con, key, settings.contacts.default_region)
             files = purge_export_files(con, settings.resolve(settings.exports_dir), key, delimiters)
-        if warehouse.on_spark and counts.raw_days:
-            # Spark holds its own copy of raw: the redacted days go over again.
-            copy_redacted_days_to_spark(context, warehouse, *counts.raw_days)
+        engine.after_raw_redacted(context, warehouse, counts.raw_days)
         raw_rows, quarantined = sum(counts.raw_rows.values()), sum(counts.quarantine_rows.values())
         context.log.info(
             f"Erasure: {counts.people} people erased; this pass redacted {raw_rows} raw and "

@@ -5,66 +5,23 @@ assets (`raw/pos_tickets`), so the graph runs from landing files to marts. Group
 folders (staging, intermediate, marts, pii).
 """
 
-import contextlib
 import json
-import os
-import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.config import Settings
 from dagster_project.defs.automation.freshness import marts_freshness_policy
+from dagster_project.defs.engines import DbtBuild, Engine
 from dagster_project.defs.resources import DBT_EXECUTABLE, WAREHOUSE_POOL, WarehouseResource
-from dagster_project.defs.transform.dbt_spark import build_on_spark
+from dagster_project.defs.transform.translator import LoyaltyDbtTranslator
 from dagster_project.lib.environment import dbt_environment
 from dagster_project.lib.rfm import scheme_cells
 
-MARTS_GROUP = "marts"
 # Next to the manifest: the vars and warehouse it was parsed for.
 PARSE_STAMP = "loyalty_parse_stamp.json"
-AS_OF_ENV = "LOYALTY_AS_OF_DATE"
-
-
-@contextlib.contextmanager
-def as_of_environment(as_of_date: str) -> Iterator[None]:
-    """LOYALTY_AS_OF_DATE for the dbt run started inside (its macro `as_of_date` reads it)."""
-    before = os.environ.get(AS_OF_ENV)
-    os.environ[AS_OF_ENV] = as_of_date
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(AS_OF_ENV, None)
-        else:
-            os.environ[AS_OF_ENV] = before
-
-
-class LoyaltyDbtTranslator(DagsterDbtTranslator):
-    def __init__(self, marts_freshness: dg.FreshnessPolicy | None = None):
-        super().__init__()
-        self._marts_freshness = marts_freshness
-
-    def get_asset_spec(self, manifest, unique_id, project) -> dg.AssetSpec:
-        spec = super().get_asset_spec(manifest, unique_id, project)
-        if self._marts_freshness is not None and spec.group_name == MARTS_GROUP:
-            spec = dg.apply_freshness_policy(spec, self._marts_freshness)
-        return spec
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["identifier"]])
-        alias = dbt_resource_props.get("alias") or dbt_resource_props["name"]
-        return dg.AssetKey([dbt_resource_props["schema"], alias])
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
-        # fqn = [project, folder, ...]; the first folder under models/ is the layer.
-        return fqn[1] if len(fqn) > 2 else "dbt"
 
 
 def _sources_newer_than(manifest: Path, project_dir: Path) -> bool:
@@ -118,67 +75,13 @@ def prepare_manifest(project: DbtProject, warehouse_path: Path, dbt_vars: dict) 
     return manifest
 
 
+# dagster-dbt's default selection: every model of the project.
+EVERY_MODEL = "fqn:*"
 ANALYTICS_TAG = "tag:analytics"
 # The analytics run dbt, then the CLV fit (Python), then dbt again: the second step is found in
 # the graph itself, every model downstream of the table the fit writes.
 READS_CLV = "source:analytics.customer_clv+"
 ANALYTICS_GROUP = "analytics"
-
-
-# What dbt's run_results.json calls a node that did not pass.
-FAILED_STATUSES = ("error", "fail", "runtime error")
-
-
-def failed_nodes(run_results: dict) -> str:
-    """The first nodes that failed, from dbt's run_results.json: `name: first line of message`."""
-    failures = [
-        # unique_id is <type>.<package>.<name>[.<hash of a test>]
-        f"{result['unique_id'].split('.')[2]}: "
-        f"{(result.get('message') or result['status']).splitlines()[0]}"
-        for result in run_results.get("results", [])
-        if str(result.get("status", "")).lower() in FAILED_STATUSES
-    ]
-    return "; ".join(failures[:3])
-
-
-def dbt_build(dbt: DbtCliResource, context: dg.AssetExecutionContext, dbt_vars: dict) -> Iterator:
-    """`dbt build` of the asset's selection, as Dagster events; a failure fails the step with
-    the nodes that failed, read from dbt's run_results.json (not from its log lines).
-
-    dagster-dbt gives each invocation a folder of artefacts; a nightly schedule would pile them up,
-    so a successful one's is removed (a failed one's stays, with dbt's log, to read).
-    """
-    invocation = dbt.cli(
-        ["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False
-    )
-    yield from invocation.stream()
-    if not invocation.is_successful():
-        try:
-            detail = failed_nodes(invocation.get_artifact("run_results.json"))
-        except FileNotFoundError:
-            detail = ""
-        where = invocation.target_path / "dbt.log"
-        raise dg.Failure(
-            description=f"dbt build failed: {detail or f'see {where}'}", allow_retries=False
-        )
-    shutil.rmtree(invocation.target_path, ignore_errors=True)
-
-
-def build_on_engine(
-    context: dg.AssetExecutionContext,
-    dbt: DbtCliResource,
-    warehouse: WarehouseResource,
-    project: DbtProject,
-    dbt_vars: dict,
-    *,
-    as_of: str | None = None,
-) -> Iterator:
-    """`dbt build` of the asset's selection on the warehouse's engine: dagster-dbt's subprocess on
-    DuckDB, this process on Spark (`dbt_spark.build_on_spark`)."""
-    if warehouse.on_spark:
-        yield from build_on_spark(context, warehouse, project, dbt_vars, as_of=as_of)
-    else:
-        yield from dbt_build(dbt, context, dbt_vars)
 
 
 def settings_vars(settings: Settings) -> dict:
@@ -196,7 +99,7 @@ def settings_vars(settings: Settings) -> dict:
     }
 
 
-def dbt_models(settings: Settings, project: DbtProject):
+def dbt_models(settings: Settings, project: DbtProject, engine: Engine):
     dbt_vars = settings_vars(settings)
     manifest = prepare_manifest(project, settings.warehouse_path, dbt_vars)
 
@@ -204,6 +107,7 @@ def dbt_models(settings: Settings, project: DbtProject):
         manifest=manifest,
         project=project,
         dagster_dbt_translator=LoyaltyDbtTranslator(marts_freshness_policy(settings)),
+        select=EVERY_MODEL,
         exclude=ANALYTICS_TAG,
         pool=WAREHOUSE_POOL,
         name="dbt_models",
@@ -214,7 +118,8 @@ def dbt_models(settings: Settings, project: DbtProject):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
         # Marts are rebuilt whole from raw, so they are not partitioned: a run's days need not
         # reach dbt.
-        yield from build_on_engine(context, dbt, warehouse, project, dbt_vars)
+        build = DbtBuild(project, dbt_vars, EVERY_MODEL, ANALYTICS_TAG)
+        yield from engine.build_dbt(context, dbt, warehouse, build)
 
     return _dbt_models
 
@@ -223,6 +128,7 @@ def _dbt_analytics_assets(
     settings: Settings,
     project: DbtProject,
     partitions: dg.PartitionsDefinition,
+    engine: Engine,
     *,
     name: str,
     select: str,
@@ -247,22 +153,23 @@ def _dbt_analytics_assets(
     def _dbt_analytics(
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
-        with as_of_environment(context.partition_key):
-            yield from build_on_engine(
-                context, dbt, warehouse, project, dbt_vars, as_of=context.partition_key
-            )
+        build = DbtBuild(project, dbt_vars, select, exclude, as_of=context.partition_key)
+        yield from engine.build_dbt(context, dbt, warehouse, build)
 
     _dbt_analytics.__doc__ = description
     return _dbt_analytics
 
 
-def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition):
+def dbt_analytics(
+    settings: Settings, project: DbtProject, partitions: dg.PartitionsDefinition, engine: Engine
+):
     """The analytics dbt models around the CLV fit: those it reads, and those that read it."""
     return [
         _dbt_analytics_assets(
             settings,
             project,
             partitions,
+            engine,
             name="dbt_analytics",
             select=ANALYTICS_TAG,
             exclude=READS_CLV,
@@ -272,6 +179,7 @@ def dbt_analytics(settings: Settings, project: DbtProject, partitions: dg.Partit
             settings,
             project,
             partitions,
+            engine,
             name="dbt_analytics_after_clv",
             # dbt's intersection: downstream of the CLV and an analytics model.
             select=f"{READS_CLV},{ANALYTICS_TAG}",

@@ -40,6 +40,8 @@ from dagster_project.lib.segment_rules import (
     segment_base,
     select_members,
 )
+from dagster_project.lib.tables import CAMPAIGN_MEMBERS, EXPORT_LOG
+from dagster_project.lib.warehouse import replace_rows
 
 
 class SegmentError(Exception):
@@ -162,14 +164,6 @@ def suppressed_people(
     )
 
 
-def _replace_rows(con, table: str, frame: pd.DataFrame, where: str, params: dict) -> None:
-    con.execute(f"delete from {table} where {where}", params)
-    if len(frame):
-        con.register("incoming_rows", frame)
-        con.execute(f"insert into {table} by name select * from incoming_rows")
-        con.unregister("incoming_rows")
-
-
 def _tool_files(
     profile: ExportProfile,
     stem: str,
@@ -225,12 +219,11 @@ def export_day(
             {"campaign": name, "as_of": as_of},
         ).df()
         members["is_control"] = assign_control(members, name, exports.control_share, key, previous)
-        _replace_rows(
+        replace_rows(
             con,
-            "analytics.campaign_members",
+            CAMPAIGN_MEMBERS,
             members.assign(as_of_date=as_of, campaign=name),
-            "campaign = $campaign and as_of_date = $as_of",
-            {"campaign": name, "as_of": as_of},
+            {"campaign": name, "as_of_date": as_of},
         )
         treated = members.loc[~members["is_control"], "customer_key"].tolist()
         audience = _audience(con, treated, as_of).assign(segment=name)
@@ -278,13 +271,7 @@ def export_day(
                     for f in manifest["files"]
                 ]
             )
-            _replace_rows(
-                con,
-                "ops.export_log",
-                log,
-                "as_of_date = $as_of and tool = $tool and segment = $segment",
-                {"as_of": as_of, "tool": tool, "segment": name},
-            )
+            replace_rows(con, EXPORT_LOG, log, {"as_of_date": as_of, "tool": tool, "segment": name})
             summary.files += len(files) + 1
     return summary
 

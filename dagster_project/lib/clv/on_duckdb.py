@@ -2,21 +2,20 @@
 (analytics.customer_rfm, analytics.customer_purchases), fit, score, and replace the day's rows of
 analytics.customer_clv and analytics.clv_model_runs.
 
-This is the embedded DuckDB warehouse; `clv/spark.py` does the same on Spark with the same SQL.
+This is the embedded DuckDB warehouse; `clv/on_spark.py` does the same on Spark with the same SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from dagster_project.lib.clv.run import ClvRun, run_clv
 from dagster_project.lib.clv.settings import ClvParameters
-from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
+from dagster_project.lib.tables import CLV_MODEL_RUNS, CUSTOMER_CLV
+from dagster_project.lib.warehouse import replace_rows
 
 # Plain SQL both engines read alike (an ISO date literal, an alias in the case lifetimes uses).
 SUMMARY_SQL = """
@@ -40,23 +39,6 @@ def purchases_sql(as_of: date) -> str:
     return PURCHASES_SQL.format(as_of=as_of.isoformat())
 
 
-def replace_day(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: Iterable[tuple[str, str]],
-    frame: pd.DataFrame,
-    as_of: date,
-) -> None:
-    """Replace the rows of `as_of` in `table` by `frame`'s, cast to the table's column types."""
-    columns = list(columns)
-    frame = frame.reindex(columns=[name for name, _ in columns])
-    con.execute(f"delete from {table} where as_of_date = ?", [as_of])
-    con.register("incoming_rows", frame)
-    casts = ", ".join(f'cast("{name}" as {sql_type})' for name, sql_type in columns)
-    con.execute(f"insert into {table} select {casts} from incoming_rows")
-    con.unregister("incoming_rows")
-
-
 def clv_on_duckdb(
     con: duckdb.DuckDBPyConnection, params: ClvParameters, as_of: date, out_dir: Path | None
 ) -> ClvRun:
@@ -64,12 +46,6 @@ def clv_on_duckdb(
     summary = con.execute(summary_sql(as_of) + " order by customer_key").df()
     purchases = con.execute(purchases_sql(as_of)).df()
     run = run_clv(params, as_of, transactions=purchases, summary=summary, out_dir=out_dir)
-    replace_day(
-        con,
-        "analytics.customer_clv",
-        CUSTOMER_CLV_COLUMNS,
-        run.scores.assign(as_of_date=as_of),
-        as_of,
-    )
-    replace_day(con, "analytics.clv_model_runs", CLV_MODEL_RUN_COLUMNS, run.runs_frame(), as_of)
+    replace_rows(con, CUSTOMER_CLV, run.scores.assign(as_of_date=as_of), {"as_of_date": as_of})
+    replace_rows(con, CLV_MODEL_RUNS, run.runs_frame(), {"as_of_date": as_of})
     return run

@@ -1,6 +1,6 @@
 """The day's CLV on Spark: the customers stay where they are, only compressed rows move.
 
-The same steps as on DuckDB (`clv/warehouse.py`, the same SQL), arranged for a cluster:
+The same steps as on DuckDB (`clv/on_duckdb.py`, the same SQL), arranged for a cluster:
 - the purchase summary is compressed on Spark to distinct (frequency, recency, T, spend) rows
   with a weight, and the fits run on the driver on those rows (what a fit uses anyway);
 - the holdout check takes the day's purchases to the driver, as on DuckDB;
@@ -22,16 +22,14 @@ from typing import Any
 
 import pandas as pd
 
+from dagster_project.lib.clv.on_duckdb import purchases_sql, summary_sql
 from dagster_project.lib.clv.run import ClvFits, fit_clv
 from dagster_project.lib.clv.score import score_customers
 from dagster_project.lib.clv.settings import ClvParameters
 from dagster_project.lib.clv.summary import WEIGHT_COLUMN
-from dagster_project.lib.clv.warehouse import purchases_sql, summary_sql
 from dagster_project.lib.spark.tables import ensure_day_table, overwrite_days, schema_ddl
-from dagster_project.lib.warehouse import CLV_MODEL_RUN_COLUMNS, CUSTOMER_CLV_COLUMNS
+from dagster_project.lib.tables import CLV_MODEL_RUNS, CUSTOMER_CLV, PYTHON_TABLES
 
-CUSTOMER_CLV_TABLE = "analytics.customer_clv"
-CLV_MODEL_RUNS_TABLE = "analytics.clv_model_runs"
 COMPRESSED_ON = ("frequency", "recency", "T", "monetary_value", "total_spend")
 
 
@@ -65,7 +63,7 @@ def _python_value(value: Any, sql_type: str) -> Any:
 
 def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: date) -> Any:
     """customer_clv rows of every customer of the Spark summary, scored batch by batch."""
-    columns = list(CUSTOMER_CLV_COLUMNS)
+    columns = list(CUSTOMER_CLV.columns)
     names = [name for name, _ in columns]
     dates = [name for name, kind in columns if kind == "DATE"]
 
@@ -84,13 +82,11 @@ def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: da
 
 
 def ensure_clv_tables(spark: Any) -> None:
-    """The CLV tables, partitioned by as_of_date; dbt reads customer_clv as a source, so they
-    exist (empty) before the first build, as in DuckDB."""
-    for table, columns in (
-        (CUSTOMER_CLV_TABLE, CUSTOMER_CLV_COLUMNS),
-        (CLV_MODEL_RUNS_TABLE, CLV_MODEL_RUN_COLUMNS),
-    ):
-        ensure_day_table(spark, table, columns)
+    """The Python-written tables dbt reads (lib/tables.py: the CLV's), partitioned by
+    as_of_date; they exist (empty) before the first build, as in DuckDB."""
+    for table in PYTHON_TABLES:
+        if table.read_by_dbt:
+            ensure_day_table(spark, table.qualified, table.columns)
 
 
 def clv_on_spark(
@@ -117,16 +113,18 @@ def clv_on_spark(
         out_dir=out_dir,
     )
     customers = summary if score_partitions is None else summary.repartition(score_partitions)
-    overwrite_days(spark, CUSTOMER_CLV_TABLE, score_on_spark(customers, fits, params, as_of))
-    runs = pd.DataFrame(fits.runs).reindex(columns=[name for name, _ in CLV_MODEL_RUN_COLUMNS])
+    overwrite_days(spark, CUSTOMER_CLV.qualified, score_on_spark(customers, fits, params, as_of))
+    runs = pd.DataFrame(fits.runs).reindex(columns=CLV_MODEL_RUNS.column_names)
     rows = [
         [
             _python_value(value, kind)
-            for value, (_, kind) in zip(row, CLV_MODEL_RUN_COLUMNS, strict=True)
+            for value, (_, kind) in zip(row, CLV_MODEL_RUNS.columns, strict=True)
         ]
         for row in runs.itertuples(index=False)
     ]
     overwrite_days(
-        spark, CLV_MODEL_RUNS_TABLE, spark.createDataFrame(rows, schema_ddl(CLV_MODEL_RUN_COLUMNS))
+        spark,
+        CLV_MODEL_RUNS.qualified,
+        spark.createDataFrame(rows, schema_ddl(CLV_MODEL_RUNS.columns)),
     )
     return fits

@@ -1,0 +1,158 @@
+"""The tables Python writes: the model fits, the exports' records, the runs' own bookkeeping.
+
+One registry, from which each engine derives its DDL: `lib/warehouse.ensure_warehouse_tables`
+creates all of them in the DuckDB file, and on Spark the ones dbt reads are created there too
+(`lib/clv/on_spark.ensure_clv_tables`). The raw and quarantine tables come from the source registry
+(`lib/sources/specs.py`); the rest of the warehouse is dbt's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dagster_project.lib.sources.specs import INGEST_LOG_COLUMNS
+
+Columns = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class PythonTable:
+    schema: str
+    name: str
+    columns: Columns
+    # dbt models read it as a source: it exists before the first build, and on Spark it is
+    # written where dbt builds (the others live in the DuckDB file only).
+    read_by_dbt: bool = False
+    primary_key: tuple[str, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+
+# The CLV fit's scores and its fits (lib/clv); dbt's models after the fit read them.
+CUSTOMER_CLV_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("customer_key", "VARCHAR"),
+    ("probability_alive", "DOUBLE"),
+    ("expected_purchases_30d", "DOUBLE"),
+    ("expected_purchases_90d", "DOUBLE"),
+    ("expected_purchases_365d", "DOUBLE"),
+    ("churn_probability_90d", "DOUBLE"),
+    ("expected_next_purchase_date", "DATE"),
+    ("predicted_spend_per_purchase", "DOUBLE"),
+    ("predicted_clv", "DOUBLE"),
+    ("historic_clv", "DOUBLE"),
+    ("model", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("spend_model", "VARCHAR"),
+    ("spend_method", "VARCHAR"),
+)
+CLV_MODEL_RUN_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("model", "VARCHAR"),
+    ("stage", "VARCHAR"),
+    ("selected", "BOOLEAN"),
+    ("status", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("message", "VARCHAR"),
+    ("parameters", "VARCHAR"),
+    ("log_likelihood", "DOUBLE"),
+    ("converged", "BOOLEAN"),
+    ("penalizer", "DOUBLE"),
+    ("tolerance", "DOUBLE"),
+    ("attempts", "INTEGER"),
+    ("customers", "BIGINT"),
+    ("rows_fitted", "BIGINT"),
+    ("seconds", "DOUBLE"),
+    ("time_unit", "VARCHAR"),
+    ("calibration_end_date", "DATE"),
+    ("holdout_days", "INTEGER"),
+    ("holdout_customers", "BIGINT"),
+    ("holdout_mae", "DOUBLE"),
+    ("holdout_rmse", "DOUBLE"),
+    ("holdout_total_pct_error", "DOUBLE"),
+    ("selection_metric", "VARCHAR"),
+    ("frequency_spend_correlation", "DOUBLE"),
+)
+# Who each export held out and who it sent to (one row per campaign, customer and export day).
+CAMPAIGN_MEMBER_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("campaign", "VARCHAR"),
+    ("customer_key", "VARCHAR"),
+    ("value_tier", "VARCHAR"),
+    ("is_control", "BOOLEAN"),
+)
+# How each export day's treated group did against its control group in the window after it.
+CAMPAIGN_RESULT_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("campaign", "VARCHAR"),
+    ("export_date", "DATE"),
+    ("window_end_date", "DATE"),
+    ("is_complete", "BOOLEAN"),
+    ("treated", "BIGINT"),
+    ("control", "BIGINT"),
+    ("treated_buyers", "BIGINT"),
+    ("control_buyers", "BIGINT"),
+    ("treated_purchase_rate", "DOUBLE"),
+    ("control_purchase_rate", "DOUBLE"),
+    ("purchase_rate_lift", "DOUBLE"),
+    ("purchase_rate_lift_low", "DOUBLE"),
+    ("purchase_rate_lift_high", "DOUBLE"),
+    ("treated_revenue_per_head", "DOUBLE"),
+    ("control_revenue_per_head", "DOUBLE"),
+    ("revenue_per_head_lift", "DOUBLE"),
+    ("revenue_per_head_lift_low", "DOUBLE"),
+    ("revenue_per_head_lift_high", "DOUBLE"),
+    ("incremental_buyers", "DOUBLE"),
+    ("incremental_revenue", "DOUBLE"),
+)
+# How far each database-fed raw table has read: the latest `updated_at` it loaded (one row per
+# raw table; `source_file` names the database table the watermark belongs to).
+SOURCE_WATERMARK_COLUMNS: Columns = (
+    ("source", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("high_watermark", "TIMESTAMP"),
+    ("is_utc", "BOOLEAN"),
+    ("updated_at", "TIMESTAMP"),
+)
+# One row per file an export wrote (no personal data: counts and checksums).
+EXPORT_LOG_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("tool", "VARCHAR"),
+    ("segment", "VARCHAR"),
+    ("file_name", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("rows", "BIGINT"),
+    ("sha256", "VARCHAR"),
+    ("exported_at", "TIMESTAMP"),
+)
+
+CUSTOMER_CLV = PythonTable("analytics", "customer_clv", CUSTOMER_CLV_COLUMNS, read_by_dbt=True)
+CLV_MODEL_RUNS = PythonTable("analytics", "clv_model_runs", CLV_MODEL_RUN_COLUMNS, read_by_dbt=True)
+CAMPAIGN_MEMBERS = PythonTable("analytics", "campaign_members", CAMPAIGN_MEMBER_COLUMNS)
+CAMPAIGN_RESULTS = PythonTable("analytics", "campaign_results", CAMPAIGN_RESULT_COLUMNS)
+INGEST_LOG = PythonTable("ops", "ingest_log", INGEST_LOG_COLUMNS)
+EXPORT_LOG = PythonTable("ops", "export_log", EXPORT_LOG_COLUMNS)
+SOURCE_WATERMARKS = PythonTable("ops", "source_watermarks", SOURCE_WATERMARK_COLUMNS)
+# Up to which export day each erased person's files were rewritten (lib/erasure/exports.py).
+ERASURE_EXPORTS = PythonTable(
+    "ops",
+    "erasure_exports",
+    (("customer_key", "VARCHAR"), ("purged_through", "DATE")),
+    primary_key=("customer_key",),
+)
+PYTHON_TABLES: tuple[PythonTable, ...] = (
+    CUSTOMER_CLV,
+    CLV_MODEL_RUNS,
+    CAMPAIGN_MEMBERS,
+    CAMPAIGN_RESULTS,
+    INGEST_LOG,
+    EXPORT_LOG,
+    SOURCE_WATERMARKS,
+    ERASURE_EXPORTS,
+)
