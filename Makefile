@@ -46,9 +46,17 @@ TEST_WORKERS ?= 2
 test: setup  ## the whole test suite (TEST_WORKERS=2 by default)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
-lint: setup  ## ruff lint and format check
+# SQL lint: sqlfluff with the dbt templater compiles each model as a run would (an as-of day and a
+# scratch warehouse file, nothing else is touched); a model it cannot compile fails the lint.
+lint: setup  ## ruff lint and format check, sqlfluff on the dbt models
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@scratch=$$(mktemp -d); \
+	out=$$(cd dbt && LOYALTY_WAREHOUSE_PATH=$$scratch/lint.duckdb LOYALTY_AS_OF_DATE=2025-01-01 \
+		../$(BIN)/sqlfluff lint models --processes 2 2>&1); status=$$?; rm -rf $$scratch; \
+	echo "$$out" | grep -v "^=== \[dbt templater\]"; \
+	if echo "$$out" | grep -q "Skipped file"; then echo "sqlfluff could not compile a model"; exit 1; fi; \
+	exit $$status
 
 format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -38,16 +38,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     project = dbt_project(dbt_target_path(settings.warehouse_path))
     # The engine is chosen here, once: the assets call it and never ask which one it is.
     engine = engine_for(settings)
+    models = dbt_models(settings, project, engine)
     assets = [
         *ingest_assets(settings, partitions),
-        dbt_models(settings, project, engine),
-        erasure_asset(settings, engine),
+        models,
         *dbt_analytics(settings, project, partitions, engine),
-        customer_clv_asset(settings, partitions, engine),
-        exports_asset(settings, partitions),
-        campaign_results_asset(settings, partitions),
+        # The Python assets find the keys of the dbt models they read by the models' names
+        # (dagster-dbt's get_asset_key_for_model, from the project's manifest `models` carries).
+        erasure_asset(settings, engine, models),
+        customer_clv_asset(settings, partitions, engine, models),
+        exports_asset(settings, partitions, models),
+        campaign_results_asset(settings, partitions, models),
         publish_asset(settings, partitions),
-        customer_report_asset(settings, partitions),
+        customer_report_asset(settings, partitions, models),
     ]
     asset_keys = [key for a in assets for key in a.keys]
     checks = [

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.config import Settings
 from dagster_project.defs.engines import Engine
@@ -19,10 +20,6 @@ from dagster_project.lib.report.charts import png_data_uri
 
 CUSTOMER_CLV = dg.AssetKey(["analytics", "customer_clv"])
 CLV_MODEL_RUNS = dg.AssetKey(["analytics", "clv_model_runs"])
-UPSTREAM = [
-    dg.AssetKey(["analytics", "customer_rfm"]),
-    dg.AssetKey(["analytics", "customer_purchases"]),
-]
 
 
 def clv_parameters(settings: Settings) -> ClvParameters:
@@ -45,16 +42,24 @@ def _plots_markdown(paths: list[Path]) -> str:
 
 
 def customer_clv_asset(
-    settings: Settings, partitions: dg.PartitionsDefinition, engine: Engine
+    settings: Settings,
+    partitions: dg.PartitionsDefinition,
+    engine: Engine,
+    dbt: dg.AssetsDefinition,
 ) -> dg.AssetsDefinition:
     params = clv_parameters(settings)
+    # The day's purchase summary and purchases, as the analytics models computed them.
+    upstream = [
+        get_asset_key_for_model([dbt], "customer_rfm"),
+        get_asset_key_for_model([dbt], "customer_purchases"),
+    ]
 
     @dg.multi_asset(
         name="customer_clv",
         specs=[
             dg.AssetSpec(
                 CUSTOMER_CLV,
-                deps=UPSTREAM,
+                deps=upstream,
                 group_name="analytics",
                 kinds={"python", "duckdb"},
                 description=(
@@ -66,7 +71,7 @@ def customer_clv_asset(
             ),
             dg.AssetSpec(
                 CLV_MODEL_RUNS,
-                deps=UPSTREAM,
+                deps=upstream,
                 group_name="analytics",
                 kinds={"python", "duckdb"},
                 description="One row per model fit of the day: parameters, fit and holdout numbers.",

@@ -9,8 +9,10 @@ from datetime import date
 
 import dagster as dg
 import pandas as pd
+from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.config import Settings
+from dagster_project.defs.analytics.clv import CUSTOMER_CLV
 from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.exports.build import SegmentError, export_day, forget_erased
@@ -23,23 +25,25 @@ SEGMENT_FILES = dg.AssetKey(["exports", "segment_files"])
 CAMPAIGN_MEMBERS = dg.AssetKey(["analytics", "campaign_members"])
 EXPORT_LOG = dg.AssetKey(["ops", "export_log"])
 CAMPAIGN_RESULTS = dg.AssetKey(["analytics", "campaign_results"])
-UPSTREAM = [
-    dg.AssetKey(["analytics", "customer_segment_history"]),
-    dg.AssetKey(["analytics", "customer_rfm"]),
-    dg.AssetKey(["analytics", "customer_clv"]),
-    dg.AssetKey(["pii", "customer_contactability"]),
-]
 
 
-def exports_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def exports_asset(
+    settings: Settings, partitions: dg.PartitionsDefinition, dbt: dg.AssetsDefinition
+) -> dg.AssetsDefinition:
     exports = settings.exports
+    upstream = [
+        get_asset_key_for_model([dbt], "customer_segment_history"),
+        get_asset_key_for_model([dbt], "customer_rfm"),
+        CUSTOMER_CLV,
+        get_asset_key_for_model([dbt], "customer_contactability"),
+    ]
 
     @dg.multi_asset(
         name="segment_exports",
         specs=[
             dg.AssetSpec(
                 SEGMENT_FILES,
-                deps=UPSTREAM,
+                deps=upstream,
                 group_name=EXPORTS_GROUP,
                 kinds={"python", "csv"},
                 description=(
@@ -49,14 +53,14 @@ def exports_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg
             ),
             dg.AssetSpec(
                 CAMPAIGN_MEMBERS,
-                deps=UPSTREAM,
+                deps=upstream,
                 group_name=EXPORTS_GROUP,
                 kinds={"python", "duckdb"},
                 description="Per export day and segment: who was sent (treated) and held out.",
             ),
             dg.AssetSpec(
                 EXPORT_LOG,
-                deps=UPSTREAM,
+                deps=upstream,
                 group_name=EXPORTS_GROUP,
                 kinds={"python", "duckdb"},
                 description="One row per export file: tool, segment, kind, rows, sha256.",
@@ -102,13 +106,13 @@ def exports_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg
 
 
 def campaign_results_asset(
-    settings: Settings, partitions: dg.PartitionsDefinition
+    settings: Settings, partitions: dg.PartitionsDefinition, dbt: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     exports = settings.exports
 
     @dg.asset(
         key=CAMPAIGN_RESULTS,
-        deps=[CAMPAIGN_MEMBERS, dg.AssetKey(["marts", "fct_transactions"])],
+        deps=[CAMPAIGN_MEMBERS, get_asset_key_for_model([dbt], "fct_transactions")],
         group_name=EXPORTS_GROUP,
         kinds={"python", "duckdb"},
         partitions_def=partitions,

@@ -7,6 +7,7 @@ record that an erasure was applied, without saying who.
 """
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.config import Settings
 from dagster_project.defs.engines import Engine
@@ -17,13 +18,14 @@ from dagster_project.lib.erasure.warehouse import redact_erased
 
 PRIVACY_GROUP = "privacy"
 ERASURE_EXPORTS = dg.AssetKey(["ops", "erasure_exports"])
-ERASED_IDENTITIES = dg.AssetKey(["pii", "erased_identities"])
 
 
-def erasure_asset(settings: Settings, engine: Engine) -> dg.AssetsDefinition:
+def erasure_asset(
+    settings: Settings, engine: Engine, dbt: dg.AssetsDefinition
+) -> dg.AssetsDefinition:
     @dg.asset(
         key=ERASURE_EXPORTS,
-        deps=[ERASED_IDENTITIES],
+        deps=[get_asset_key_for_model([dbt], "erased_identities")],
         group_name=PRIVACY_GROUP,
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,

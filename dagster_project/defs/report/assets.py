@@ -9,6 +9,7 @@ Dagster UI shows them too. Aggregates only: no customer key, name or address.
 from datetime import date
 
 import dagster as dg
+from dagster_dbt import get_asset_key_for_model
 
 from dagster_project.config import Settings
 from dagster_project.defs.analytics.clv import CLV_MODEL_RUNS, CUSTOMER_CLV
@@ -20,33 +21,33 @@ from dagster_project.lib.report.build import chart_markdown
 from dagster_project.lib.report.data import HEADLINE_KPIS
 
 CUSTOMER_REPORT = dg.AssetKey(["report", "customer_report"])
-UPSTREAM = [
-    *(
-        dg.AssetKey(["analytics", name])
-        for name in (
-            "customer_rfm",
-            "revenue_concentration",
-            "customer_lifecycle",
-            "customer_segment_history",
-            "segment_transitions",
-            "kpi_daily",
-            "cohort_retention",
-        )
-    ),
-    CUSTOMER_CLV,
-    CLV_MODEL_RUNS,
-    SEGMENT_FILES,
-    CAMPAIGN_MEMBERS,
-    EXPORT_LOG,
-]
+# The dbt models the page reads.
+MODELS_READ = (
+    "customer_rfm",
+    "revenue_concentration",
+    "customer_lifecycle",
+    "customer_segment_history",
+    "segment_transitions",
+    "kpi_daily",
+    "cohort_retention",
+)
 
 
 def customer_report_asset(
-    settings: Settings, partitions: dg.PartitionsDefinition
+    settings: Settings, partitions: dg.PartitionsDefinition, dbt: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
+    upstream = [
+        *(get_asset_key_for_model([dbt], name) for name in MODELS_READ),
+        CUSTOMER_CLV,
+        CLV_MODEL_RUNS,
+        SEGMENT_FILES,
+        CAMPAIGN_MEMBERS,
+        EXPORT_LOG,
+    ]
+
     @dg.asset(
         key=CUSTOMER_REPORT,
-        deps=UPSTREAM,
+        deps=upstream,
         group_name=PUBLISH_GROUP,
         kinds={"html"},
         partitions_def=partitions,

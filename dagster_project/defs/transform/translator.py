@@ -15,6 +15,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 MARTS_GROUP = "marts"
+ANALYTICS = "analytics"
 
 
 def warehouse_key(node: Mapping[str, Any]) -> dg.AssetKey:
@@ -25,7 +26,11 @@ def warehouse_key(node: Mapping[str, Any]) -> dg.AssetKey:
 
 
 def layer(node: Mapping[str, Any]) -> str:
-    """The first folder under models/ (fqn = [project, folder, ..., name])."""
+    """The group: the first folder under models/ (fqn = [project, folder, ..., name]); but every
+    model computed as of a day (tag analytics) is the analytics', whichever schema keeps it
+    (pii/as_of: consent as of the day), as the analytics step builds it."""
+    if ANALYTICS in node.get("tags", []):
+        return ANALYTICS
     fqn = node.get("fqn", [])
     return fqn[1] if len(fqn) > 2 else "dbt"
 

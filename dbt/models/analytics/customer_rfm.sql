@@ -136,10 +136,10 @@ scored as (
         sum(total_net_amount) over () as all_customers_amount,
         count(*) over () as customer_count,
         -- Largest spenders first; the key breaks ties so the order never changes between runs.
-        row_number() over (order by total_net_amount desc, customer_key) as spend_rank,
+        row_number() over (order by total_net_amount desc, customer_key asc) as spend_rank,
         coalesce(
             sum(total_net_amount) over (
-                order by total_net_amount desc, customer_key
+                order by total_net_amount desc, customer_key asc
                 rows between unbounded preceding and 1 preceding
             ),
             0

@@ -69,19 +69,28 @@ lines as (
 
 memberships as (
 
-    select 'rfm_segment' as group_type, rfm_segment as group_name, customer_key
+    select
+        'rfm_segment' as group_type,
+        rfm_segment as group_name,
+        customer_key
     from history
     where rfm_segment is not null
 
     union all
 
-    select 'value_tier' as group_type, value_tier as group_name, customer_key
+    select
+        'value_tier' as group_type,
+        value_tier as group_name,
+        customer_key
     from history
     where value_tier is not null
 
     union all
 
-    select 'lifecycle_stage' as group_type, lifecycle_stage as group_name, customer_key
+    select
+        'lifecycle_stage' as group_type,
+        lifecycle_stage as group_name,
+        customer_key
     from history
     where lifecycle_stage is not null
 
@@ -173,7 +182,9 @@ group_facts as (
 -- Only groups large enough to be shown are profiled any further.
 shown_groups as (
 
-    select group_type, group_name
+    select
+        group_type,
+        group_name
     from group_facts
     where customers >= {{ min_group_size }}
 
@@ -232,7 +243,7 @@ ranked_postal_areas as (
         *,
         row_number() over (
             partition by group_type, group_name
-            order by area_customers desc, postal_area
+            order by area_customers desc, postal_area asc
         ) as area_rank
     from postal_areas
 

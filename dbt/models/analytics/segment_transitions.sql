@@ -46,19 +46,31 @@ consecutive_dates as (
 -- One row per customer, date and dimension in which the customer has a value.
 positions as (
 
-    select as_of_date, customer_key, 'rfm_segment' as dimension, rfm_segment as dimension_value
+    select
+        as_of_date,
+        customer_key,
+        'rfm_segment' as dimension,
+        rfm_segment as dimension_value
     from history
     where rfm_segment is not null
 
     union all
 
-    select as_of_date, customer_key, 'value_tier' as dimension, value_tier as dimension_value
+    select
+        as_of_date,
+        customer_key,
+        'value_tier' as dimension,
+        value_tier as dimension_value
     from history
     where value_tier is not null
 
     union all
 
-    select as_of_date, customer_key, 'lifecycle_stage' as dimension, lifecycle_stage as dimension_value
+    select
+        as_of_date,
+        customer_key,
+        'lifecycle_stage' as dimension,
+        lifecycle_stage as dimension_value
     from history
     where lifecycle_stage is not null
 
@@ -74,7 +86,7 @@ earlier_positions as (
         positions.dimension_value
     from consecutive_dates
     inner join positions
-        on positions.as_of_date = consecutive_dates.previous_as_of_date
+        on consecutive_dates.previous_as_of_date = positions.as_of_date
 
 ),
 
@@ -88,14 +100,15 @@ later_positions as (
         positions.dimension_value
     from consecutive_dates
     inner join positions
-        on positions.as_of_date = consecutive_dates.as_of_date
+        on consecutive_dates.as_of_date = positions.as_of_date
 
 ),
 
 moves as (
 
     select
-        coalesce(later_positions.previous_as_of_date, earlier_positions.previous_as_of_date) as previous_as_of_date,
+        coalesce(later_positions.previous_as_of_date, earlier_positions.previous_as_of_date)
+            as previous_as_of_date,
         coalesce(later_positions.as_of_date, earlier_positions.as_of_date) as as_of_date,
         coalesce(later_positions.dimension, earlier_positions.dimension) as dimension,
         earlier_positions.dimension_value as from_value,

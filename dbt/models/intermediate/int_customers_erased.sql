@@ -41,7 +41,7 @@ online_ranked as (
             order by
                 shopify_customers.has_customer_record desc,
                 shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key
+                shopify_customers.shopify_customer_key asc
         ) as recency_rank
     from identities
     inner join shopify_customers
@@ -62,10 +62,10 @@ by_identity as (
     select distinct identities.customer_key
     from erasure_requests
     inner join identities
-        on (identities.source_system = 'card' and identities.source_key = erasure_requests.card_key)
+        on (erasure_requests.card_key = identities.source_key and identities.source_system = 'card')
         or (
-            identities.source_system = 'shopify'
-            and identities.source_key = erasure_requests.shopify_customer_key
+            erasure_requests.shopify_customer_key = identities.source_key
+            and identities.source_system = 'shopify'
         )
 
 ),
@@ -75,7 +75,7 @@ by_card_address as (
     select members.card_key as customer_key
     from erasure_requests
     inner join members
-        on members.email_key = erasure_requests.email_key
+        on erasure_requests.email_key = members.email_key
 
 ),
 
@@ -84,7 +84,7 @@ by_online_address as (
     select online.customer_key
     from erasure_requests
     inner join online
-        on online.email_key = erasure_requests.email_key
+        on erasure_requests.email_key = online.email_key
 
 ),
 

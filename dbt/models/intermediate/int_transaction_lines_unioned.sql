@@ -142,8 +142,10 @@ shopify_sales as (
         shopify_order_lines.quantity,
         shopify_order_lines.unit_price_amount,
         shopify_order_lines.discount_amount,
-        shopify_order_lines.unit_price_amount * shopify_order_lines.quantity
-            - shopify_order_lines.discount_amount as line_amount,
+        (
+            shopify_order_lines.unit_price_amount * shopify_order_lines.quantity
+            - shopify_order_lines.discount_amount
+        ) as line_amount,
         shopify_kept_orders.discount_codes as coupon_code,
         shopify_order_lines.source_file,
         shopify_order_lines.source_line

@@ -77,7 +77,7 @@ online_accounts_ranked as (
             order by
                 shopify_customers.has_customer_record desc,
                 shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key
+                shopify_customers.shopify_customer_key asc
         ) as recency_rank
     from identities
     inner join shopify_customers
@@ -128,7 +128,9 @@ joined as (
         -- An erased person keeps their key and purchases (counted anonymously) and loses what
         -- describes them.
         case when erased.customer_key is null then card_profiles.birth_date end as birth_date,
-        case when erased.customer_key is null then card_profiles.marital_status end as marital_status,
+        case
+            when erased.customer_key is null then card_profiles.marital_status
+        end as marital_status,
         case
             when erased.customer_key is null
                 then coalesce(card_profiles.postal_code, online_profiles.postal_code)

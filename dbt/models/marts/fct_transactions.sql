@@ -52,11 +52,14 @@ final as (
         ---------- numerics
         line_count,
         cast(units as decimal(18, 3)) as units,
+        -- A Jinja loop: sqlfluff places its rendered lines wrongly, so indentation goes unchecked.
+        -- noqa: disable=LT02
         {% for amount in ['gross_amount', 'discount_amount', 'returned_amount'] -%}
         case
             when valued_line_count > 0 then cast({{ amount }} as {{ loyalty.type_money() }})
         end as {{ amount }},
         {% endfor -%}
+        -- noqa: enable=LT02
         case
             when valued_line_count > 0
                 then cast(gross_amount - returned_amount as {{ loyalty.type_money() }})

@@ -39,7 +39,7 @@ online_ranked as (
             order by
                 shopify_customers.has_customer_record desc,
                 shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key
+                shopify_customers.shopify_customer_key asc
         ) as recency_rank
     from identities
     inner join shopify_customers
@@ -143,7 +143,9 @@ final as (
             else online_email_key
         end as email_key,
         case when not is_erased then coalesce(card_phone_e164, online_phone_e164) end as phone_e164,
-        case when not is_erased then coalesce(card_postal_code, online_postal_code) end as postal_code,
+        case
+            when not is_erased then coalesce(card_postal_code, online_postal_code)
+        end as postal_code,
         case when not is_erased then marital_status end as marital_status,
         case when has_member_record then 'card' else 'shopify' end as contact_source,
         -- The channel the address (and so its consent) comes from.

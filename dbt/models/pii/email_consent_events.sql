@@ -5,7 +5,8 @@
     its consent_updated_at, else updated_at). Shopify's not_subscribed and pending are no
     decision: an online checkout without the box ticked does not withdraw a consent given in the
     store. The address is named by its keyed hash (email_key): an erasure removes the address
-    from the delivered rows and leaves the key, so the history of a shared address stays whole. Kept whole, so consent can be read as of any day. Unsubscribes from email tools are
+    from the delivered rows and leaves the key, so the history of a shared address stays whole.
+    Kept whole, so consent can be read as of any day. Unsubscribes from email tools are
     decisions of their own: stg_marketing__unsubscribes.
 -#}
 
@@ -13,13 +14,13 @@ with
 
 members as (
 
-    select * from {{ source('pos', 'members') }}
+    select * from {{ ref('stg_pos__member_email_consents') }}
 
 ),
 
 shopify_customers as (
 
-    select * from {{ source('shopify', 'customers') }}
+    select * from {{ ref('stg_shopify__customer_email_consents') }}
 
 ),
 
@@ -35,7 +36,7 @@ card_events as (
         card_key as customer_key,
         'card' as channel,
         email_key,
-        coalesce(email_opt_in, false) as has_consent,
+        coalesce(has_email_opt_in, false) as has_consent,
         updated_at as event_at
     from members
     where card_key is not null and updated_at is not null
@@ -48,17 +49,18 @@ shopify_events as (
         identities.customer_key,
         'shopify' as channel,
         shopify_customers.email_key,
-        coalesce(lower(shopify_customers.email_marketing_consent_state) = 'subscribed', false)
+        coalesce(shopify_customers.email_marketing_consent_state = 'subscribed', false)
             as has_consent,
         coalesce(shopify_customers.email_marketing_consent_updated_at, shopify_customers.updated_at)
             as event_at
     from shopify_customers
     inner join identities
-        on identities.source_system = 'shopify'
-        and identities.source_key = shopify_customers.customer_key
+        on shopify_customers.shopify_customer_key = identities.source_key
+        and identities.source_system = 'shopify'
     where shopify_customers.updated_at is not null
-        and lower(shopify_customers.email_marketing_consent_state)
-            in ('subscribed', 'unsubscribed', 'invalid', 'redacted')
+        and shopify_customers.email_marketing_consent_state in (
+            'subscribed', 'unsubscribed', 'invalid', 'redacted'
+        )
 
 ),
 

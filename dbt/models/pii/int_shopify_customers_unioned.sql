@@ -66,9 +66,10 @@ from_customers_file as (
         customers.shopify_customer_key,
         customers.first_name,
         customers.last_name,
-        -- An address and its normalised form travel together, from one record.
+        -- An address and its normalised form travel together, from one record (so a case, not
+        -- a coalesce, for each).
         case
-            when customers.email is not null then customers.email
+            when customers.email is not null then customers.email  -- noqa: ST02
             else order_customers.customer_email
         end as email,
         case
@@ -76,7 +77,7 @@ from_customers_file as (
             else order_customers.customer_email_normalized
         end as email_normalized,
         case
-            when customers.phone is not null then customers.phone
+            when customers.phone is not null then customers.phone  -- noqa: ST02
             else order_customers.customer_phone
         end as phone,
         case

@@ -1,5 +1,3 @@
-{{ config(schema='pii', tags=['contains_pii']) }}
-
 {#-
     One row per customer_key with a contact record and as_of_date: whether the person may be sent
     marketing email on that day, and if not, why. The address is the one pii.customer_contacts
@@ -7,7 +5,8 @@
     on the card form or in Shopify, whoever made it (a withdrawal anywhere counts everywhere); an
     unsubscribe of the address coming back from an email tool by the end of the day wins over
     every older consent (a newer consent wins over it); an erased person is never contactable,
-    whatever the day. In pii: it holds the address.
+    whatever the day. In pii (it holds the address), computed with the analytics as of the day
+    (models/pii/as_of: the configuration of the analytics, in the pii schema).
 -#}
 
 with
@@ -40,7 +39,7 @@ latest_consent as (
         consent_events.event_at as consent_at,
         row_number() over (
             partition by contacts.customer_key
-            order by consent_events.event_at desc, consent_events.has_consent
+            order by consent_events.event_at desc, consent_events.has_consent asc
         ) as event_rank
     from contacts
     inner join consent_events
@@ -69,11 +68,13 @@ joined as (
         coalesce(latest_consent.has_consent, false) as has_consent,
         latest_consent.consent_at,
         last_unsubscribe.unsubscribed_at,
-        last_unsubscribe.unsubscribed_at is not null
+        (
+            last_unsubscribe.unsubscribed_at is not null
             and (
                 latest_consent.consent_at is null
                 or last_unsubscribe.unsubscribed_at >= latest_consent.consent_at
-            ) as is_unsubscribed
+            )
+        ) as is_unsubscribed
     from contacts
     left join latest_consent
         on contacts.customer_key = latest_consent.customer_key
