@@ -313,18 +313,15 @@ def redact_erased(
                 f"{column} = case when {column} is null then null else '' end"
                 for column in redaction.emptied
             ]
-            first, last = con.execute(
-                f"select min(partition_date), max(partition_date) from raw.{redaction.table} "
-                f"where {_erased_rows(redaction)}"
-            ).fetchone()
-            (rows,) = con.execute(
+            changed = con.execute(
                 f"update raw.{redaction.table} set {', '.join(assignments)} "
-                f"where {_erased_rows(redaction)}"
-            ).fetchone()
-            counts.raw_rows[redaction.table] = int(rows)
-            if first is not None:
-                days = counts.raw_days or (first, last)
-                counts.raw_days = (min(days[0], first), max(days[1], last))
+                f"where {_erased_rows(redaction)} returning partition_date"
+            ).fetchall()
+            counts.raw_rows[redaction.table] = len(changed)
+            days = [day for (day,) in changed if day is not None]
+            if days:
+                span = counts.raw_days or (min(days), max(days))
+                counts.raw_days = (min(span[0], *days), max(span[1], *days))
         quarantine_tables = [
             name
             for (name,) in con.execute(
