@@ -8,19 +8,22 @@ those of sources (`sources.*.path`), which are relative to `landing_dir`.
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dagster_project.lib.privacy import DEFAULT_KEY_ENV
 from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
-from dagster_project.lib.segment_rules import checked_condition
 from dagster_project.lib.sources.generic import GenericFileSpec
 from dagster_project.lib.sources.specs import FILE_SOURCES, POS_MEMBERS, POS_TICKETS, SHOPIFY_ORDERS
+from dagster_project.plan_settings import PlanSettings
+from dagster_project.segment_settings import SegmentRule
+from dagster_project.settings_base import Strict
 
 CONFIG_ENV = "LOYALTY_CONFIG"
 DEFAULT_CONFIG_NAME = "loyalty.yml"
@@ -30,11 +33,7 @@ class ConfigError(Exception):
     """A configuration a user must fix; the message names the file and key."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SparkSettings(_Strict):
+class SparkSettings(Strict):
     """Where the warehouse lives when `warehouse.engine` is `spark` (docs/scaling.md)."""
 
     master: str = Field("local[2]", description="Spark master URL; local[N] runs in this process")
@@ -48,7 +47,7 @@ class SparkSettings(_Strict):
     staging: Path | None = None
 
 
-class WarehouseSettings(_Strict):
+class WarehouseSettings(Strict):
     """The DuckDB file always holds ingest's raw tables, quarantine and bookkeeping; with
     `engine: spark` dbt and the CLV build the warehouse on Spark, and the marts, pii and
     analytics they build are copied back into the file for the checks, exports, BI and report."""
@@ -60,14 +59,14 @@ class WarehouseSettings(_Strict):
     spark: SparkSettings = SparkSettings()
 
 
-class FolderSourceSettings(_Strict):
+class FolderSourceSettings(Strict):
     """A source delivered as one folder per day under `landing_dir`."""
 
     path: str | None = Field(None, description="folder under landing_dir; default: the layout's")
     enabled: bool = True
 
 
-class ColumnMapping(_Strict):
+class ColumnMapping(Strict):
     """The retailer's column names for the generic transactions source."""
 
     ordered_at: str
@@ -90,7 +89,7 @@ class ColumnMapping(_Strict):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-class GenericSourceSettings(_Strict):
+class GenericSourceSettings(Strict):
     """A flat sales file with the retailer's own column names."""
 
     path: str = Field(description="glob, relative to landing_dir (or absolute)")
@@ -113,7 +112,7 @@ class GenericSourceSettings(_Strict):
         )
 
 
-class DatabaseTableSettings(_Strict):
+class DatabaseTableSettings(Strict):
     """One POS table (or a query) of the database source."""
 
     table: str | None = Field(None, description="schema.table in the POS database")
@@ -135,7 +134,7 @@ class DatabaseTableSettings(_Strict):
         return self
 
 
-class PosDatabaseSettings(_Strict):
+class PosDatabaseSettings(Strict):
     """POS tickets and members read from a relational database instead of landing folders."""
 
     url_env: str = Field(
@@ -168,7 +167,7 @@ class PosDatabaseSettings(_Strict):
 DATABASE_TABLE_KEYS = {POS_TICKETS.name: "tickets", POS_MEMBERS.name: "members"}
 
 
-class SourcesSettings(_Strict):
+class SourcesSettings(Strict):
     pos_stores: FolderSourceSettings = FolderSourceSettings()
     pos_tickets: FolderSourceSettings = FolderSourceSettings()
     pos_members: FolderSourceSettings = FolderSourceSettings()
@@ -197,7 +196,7 @@ class SourcesSettings(_Strict):
         return getattr(self.pos_database, key) if self.pos_database and key else None
 
 
-class TierCutoffs(_Strict):
+class TierCutoffs(Strict):
     """Cumulative shares of revenue: the customers who together make the first `gold` of revenue
     (largest spenders first) are gold, up to `silver` silver, up to `bronze` bronze, the rest wood."""
 
@@ -212,7 +211,7 @@ class TierCutoffs(_Strict):
         return self
 
 
-class SegmentationSettings(_Strict):
+class SegmentationSettings(Strict):
     # segment name → rectangles of the R × FM score grid, e.g. {r: "4-5", fm: "4-5"}
     rfm_segments: dict[str, list[dict[str, int | str]]] = Field(
         default_factory=lambda: dict(DEFAULT_SEGMENTS)
@@ -233,7 +232,7 @@ class SegmentationSettings(_Strict):
         return value
 
 
-class LifecycleSettings(_Strict):
+class LifecycleSettings(Strict):
     """Thresholds of the lifecycle stages; gaps are multiples of the customer's own rhythm (their
     average days between purchases, or the median rhythm of repeat buyers for one-time buyers)."""
 
@@ -259,7 +258,7 @@ class LifecycleSettings(_Strict):
         return self
 
 
-class ClvSettings(_Strict):
+class ClvSettings(Strict):
     model: Literal["bgnbd", "pareto_nbd", "mbgnbd", "auto"] = "bgnbd"
     time_unit: Literal["D", "W"] = "W"
     holdout_days: int = Field(91, ge=0)
@@ -267,11 +266,11 @@ class ClvSettings(_Strict):
     discount_rate: float = Field(0.0, ge=0, lt=1, description="annual discount rate")
 
 
-class ContactsSettings(_Strict):
+class ContactsSettings(Strict):
     default_region: str = Field("ES", description="region for phone numbers without +prefix")
 
 
-class PrivacySettings(_Strict):
+class PrivacySettings(Strict):
     key_env: str = DEFAULT_KEY_ENV
     sensitive_categories: tuple[str, ...] = ()
     demo: bool = Field(
@@ -279,40 +278,7 @@ class PrivacySettings(_Strict):
     )
 
 
-class SegmentRule(_Strict):
-    """Who an export segment holds, as of the run's day: every criterion given must hold."""
-
-    rfm_segment: list[str] | None = None
-    value_tier: list[Literal["gold", "silver", "bronze", "wood"]] | None = None
-    lifecycle_stage: (
-        list[Literal["prospect", "new", "active", "at_risk", "lapsed", "lost", "reactivated"]]
-        | None
-    ) = None
-    clv_min: float | None = Field(None, description="predicted CLV at least this")
-    clv_max: float | None = Field(None, description="predicted CLV below this")
-    where: str | None = Field(None, description="SQL condition over the analytics columns")
-
-    @model_validator(mode="after")
-    def _meaningful(self) -> SegmentRule:
-        given = [v for v in self.model_dump().values() if v is not None]
-        if not given:
-            raise ValueError(
-                "give at least one of rfm_segment, value_tier, lifecycle_stage, "
-                "clv_min, clv_max, where"
-            )
-        return self
-
-    @field_validator("where")
-    @classmethod
-    def _analytics_columns_only(cls, value: str | None) -> str | None:
-        # Parsed, not searched for words: only the analytics columns, values, operators and
-        # plain functions (lib/segment_rules.py), so no rule can reach prescription data.
-        if value is not None:
-            checked_condition(value)
-        return value
-
-
-class ExportsSettings(_Strict):
+class ExportsSettings(Strict):
     tools: list[Literal["mailchimp", "klaviyo", "brevo", "hubspot", "generic"]] = Field(
         default_factory=list, description="email tools to write segment files for"
     )
@@ -324,20 +290,25 @@ class ExportsSettings(_Strict):
     @field_validator("segments")
     @classmethod
     def _folder_safe_names(cls, value: dict) -> dict:
-        for name in value:
-            if not name or not all(c.isascii() and (c.isalnum() or c in "_-") for c in name):
-                raise ValueError(
-                    f"segment name {name!r}: use letters, digits, _ and - (it names a folder)"
-                )
-        return value
+        return _safe_names(value, "segment")
 
 
-class ScheduleSettings(_Strict):
+def _safe_names(value: dict, what: str) -> dict:
+    """Names that can name a folder and a column value: letters, digits, _ and -."""
+    for name in value:
+        if not name or not all(c.isascii() and (c.isalnum() or c in "_-") for c in name):
+            raise ValueError(
+                f"{what} name {name!r}: use letters, digits, _ and - (it names a folder)"
+            )
+    return value
+
+
+class ScheduleSettings(Strict):
     cron: str = Field("0 6 * * *", description="when the daily run starts, in `timezone`")
     enabled: bool = True
 
 
-class LandingSensorSettings(_Strict):
+class LandingSensorSettings(Strict):
     """Start a day's run as soon as every expected source has delivered that day's folder."""
 
     enabled: bool = False
@@ -360,7 +331,7 @@ class LandingSensorSettings(_Strict):
         return value
 
 
-class FreshnessSettings(_Strict):
+class FreshnessSettings(Strict):
     """How old the marts may get before Dagster shows them late (warn) or stale (fail)."""
 
     warn_after_hours: float = Field(26, gt=0)
@@ -373,7 +344,7 @@ class FreshnessSettings(_Strict):
         return self
 
 
-class Settings(_Strict):
+class Settings(Strict):
     timezone: str = "Europe/Madrid"
     start_date: date = Field(date(2015, 1, 1), description="first day of the pipeline's history")
     landing_dir: Path = Path("landing")
@@ -391,8 +362,26 @@ class Settings(_Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     landing_sensor: LandingSensorSettings = LandingSensorSettings()
     freshness: FreshnessSettings = FreshnessSettings()
+    plans: dict[str, PlanSettings] = Field(default_factory=dict)
     # Where the file was read from; paths above are resolved against its folder.
     config_path: Path | None = Field(None, exclude=True)
+
+    @field_validator("plans")
+    @classmethod
+    def _plan_names(cls, value: dict) -> dict:
+        return _safe_names(value, "plan")
+
+    @model_validator(mode="after")
+    def _plans_target_known_segments(self) -> Settings:
+        for name, plan in self.plans.items():
+            segment = plan.targets.segment
+            if segment and segment not in self.exports.segments:
+                known = ", ".join(self.exports.segments) or "none is configured"
+                raise ValueError(
+                    f"plans.{name}.targets.segment: {segment!r} is not a segment of "
+                    f"exports.segments ({known})"
+                )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -449,10 +438,17 @@ class Settings(_Strict):
 _DEFAULT_FOLDERS = {s.name: s.landing_path for s in (*FILE_SOURCES, SHOPIFY_ORDERS)}
 
 
+KEY_IN_MESSAGE = re.compile(r"^[a-z_]+(\.[\w-]+)+: ")
+
+
 def _format_error(error: ValidationError, origin: str) -> str:
     lines = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if not item["loc"] and KEY_IN_MESSAGE.match(item["msg"].removeprefix("Value error, ")):
+            # A check across sections (a model validator) names its key in its message.
+            lines.append(f"{origin}: {item['msg'].removeprefix('Value error, ')}")
+            continue
         if item["type"] == "extra_forbidden":
             message = "unknown key"
         elif item["type"] == "missing":
