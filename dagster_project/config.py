@@ -211,6 +211,22 @@ class TierCutoffs(Strict):
         return self
 
 
+class DealSensitivity(Strict):
+    """How a customer's deal sensitivity is classified (docs/analytics.md): opportunistic when at
+    least `opportunistic_share` of their orders had a coupon or a discount, loyal when under
+    `loyal_share`, mixed between; not classified with fewer than `min_orders` orders."""
+
+    min_orders: int = Field(3, ge=1)
+    opportunistic_share: float = Field(0.5, gt=0, le=1)
+    loyal_share: float = Field(0.2, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _loyal_below_opportunistic(self) -> DealSensitivity:
+        if self.loyal_share >= self.opportunistic_share:
+            raise ValueError("loyal_share must be below opportunistic_share")
+        return self
+
+
 class SegmentationSettings(Strict):
     # segment name → rectangles of the R × FM score grid, e.g. {r: "4-5", fm: "4-5"}
     rfm_segments: dict[str, list[dict[str, int | str]]] = Field(
@@ -221,6 +237,7 @@ class SegmentationSettings(Strict):
     profile_min_group_size: int = Field(
         10, ge=1, description="segment profiles leave out groups smaller than this"
     )
+    deal_sensitivity: DealSensitivity = DealSensitivity()
 
     @field_validator("rfm_segments")
     @classmethod

@@ -26,7 +26,8 @@ import sqlglot
 from sqlglot import exp
 
 # Column of the segment base → where it comes from. customer_segment_history is the day's
-# segment, tier and stage; customer_rfm and customer_clv add the purchase summary and the model.
+# segment, tier and stage; customer_rfm and customer_clv add the purchase summary and the model,
+# customer_deal_sensitivity how much of it was bought on a deal.
 SEGMENT_COLUMNS: dict[str, str] = {
     "customer_key": "history.customer_key",
     "rfm_segment": "history.rfm_segment",
@@ -48,19 +49,33 @@ SEGMENT_COLUMNS: dict[str, str] = {
     "orders_count": "rfm.orders_count",
     "days_since_last_purchase": "rfm.days_since_last_purchase",
     "channels_used": "rfm.channels_used",
+    "deal_order_share": "deals.deal_order_share",
+    "deal_spend_share": "deals.deal_spend_share",
+    "deal_profile": "deals.deal_profile",
 }
 
+# The analytics table behind each alias of SEGMENT_COLUMNS; all but the history are joined to it
+# on the customer and the day.
+SEGMENT_TABLES: dict[str, str] = {
+    "history": "analytics.customer_segment_history",
+    "rfm": "analytics.customer_rfm",
+    "clv": "analytics.customer_clv",
+    "deals": "analytics.customer_deal_sensitivity",
+}
 _SELECT_LIST = ",\n    ".join(f"{source} as {name}" for name, source in SEGMENT_COLUMNS.items())
+_JOINS = "\n".join(
+    f"left join {table} as {alias}\n"
+    f"    on {alias}.customer_key = history.customer_key and {alias}.as_of_date = history.as_of_date"
+    for alias, table in SEGMENT_TABLES.items()
+    if alias != "history"
+)
 
 # The analytics of a day that segment rules (and `where` conditions) may use.
 SEGMENT_BASE_SQL = f"""
 select
     {_SELECT_LIST}
-from analytics.customer_segment_history as history
-left join analytics.customer_rfm as rfm
-    on rfm.customer_key = history.customer_key and rfm.as_of_date = history.as_of_date
-left join analytics.customer_clv as clv
-    on clv.customer_key = history.customer_key and clv.as_of_date = history.as_of_date
+from {SEGMENT_TABLES["history"]} as history
+{_JOINS}
 where history.as_of_date = $as_of
 """
 

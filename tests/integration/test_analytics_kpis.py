@@ -84,7 +84,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
 def marts_lines(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     lines = con.execute(
         "select transaction_id, customer_key, order_date, event_date, category, is_prescription, "
-        "cast(line_amount as double) as line_amount from marts.fct_transaction_lines"
+        "cast(line_amount as double) as line_amount, "
+        "cast(discount_amount as double) as discount_amount, coupon_code "
+        "from marts.fct_transaction_lines"
     ).df()
     for column in ("order_date", "event_date"):
         lines[column] = pd.to_datetime(lines[column])
@@ -194,6 +196,55 @@ def test_daily_kpis_equal_pandas_on_the_marts(warehouse: Warehouse, as_of: date)
             assert float(ours[name]) == pytest.approx(value, abs=1e-9), name
     assert int(ours["lost_customers"]) == int(lifecycle.get("lost", 0))
     assert int(ours["reactivated_customers"]) == int(lifecycle.get("reactivated", 0))
+
+
+def expected_deal_sensitivity(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """docs/analytics.md: an order has a deal when a non-prescription line seen by the day has a
+    discount or a coupon; shares of the purchases (purchases_as_of) with one; the profile by the
+    default thresholds (3 orders, 0.5, 0.2)."""
+    lines = marts_lines(con)
+    day = pd.Timestamp(as_of)
+    seen = lines[lines.customer_key.notna() & (lines.order_date <= day) & (lines.event_date <= day)]
+    deal_line = ~seen.is_prescription & (
+        (seen.discount_amount.fillna(0) > 0) | seen.coupon_code.notna()
+    )
+    with_deal = set(seen.loc[deal_line, "transaction_id"])
+    purchases = purchases_as_of(lines, as_of)
+    purchases["has_deal"] = purchases.transaction_id.isin(with_deal)
+    purchases["deal_amount"] = purchases.purchase_amount.where(purchases.has_deal, 0.0)
+    per = purchases.groupby("customer_key").agg(
+        orders_count=("transaction_id", "size"),
+        deal_orders_count=("has_deal", "sum"),
+        spend=("purchase_amount", "sum"),
+        deal_spend=("deal_amount", "sum"),
+    )
+    per["deal_order_share"] = per.deal_orders_count / per.orders_count
+    per["deal_spend_share"] = per.deal_spend / per.spend
+    per["deal_profile"] = np.select(
+        [per.orders_count < 3, per.deal_order_share >= 0.5, per.deal_order_share < 0.2],
+        [None, "opportunistic", "loyal"],
+        "mixed",
+    )
+    return per
+
+
+def test_deal_sensitivity_equals_pandas_on_the_marts(warehouse: Warehouse):
+    with warehouse.connect() as con:
+        ours = table(
+            con, "select * from analytics.customer_deal_sensitivity where as_of_date = ?", END
+        ).set_index("customer_key")
+        expected = expected_deal_sensitivity(con, END)
+    assert set(ours.index) == set(expected.index)
+    ours = ours.loc[expected.index]
+    assert (ours.orders_count.astype(int) == expected.orders_count).all()
+    assert (ours.deal_orders_count.astype(int) == expected.deal_orders_count).all()
+    assert np.allclose(ours.deal_order_share.astype(float), expected.deal_order_share)
+    assert np.allclose(ours.deal_spend_share.astype(float), expected.deal_spend_share, atol=1e-6)
+    assert list(ours.deal_profile.fillna("none")) == list(
+        pd.Series(expected.deal_profile).fillna("none")
+    )
+    # The generated chain has coupons: every profile occurs.
+    assert {"opportunistic", "mixed", "loyal"} <= set(ours.deal_profile.dropna())
 
 
 def test_clv_kpis_average_each_customers_clv_to_the_cent(warehouse: Warehouse):

@@ -14,7 +14,7 @@ import pytest
 from dagster_project.config import ConfigError, SegmentRule, settings_from_dict
 from dagster_project.lib.exports import build
 from dagster_project.lib.exports.build import SegmentError, segment_members
-from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, checked_condition
+from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, SEGMENT_TABLES, checked_condition
 
 RX = "(select customer_key from marts.fct_transaction_lines where category = 'Recetas')"
 BYPASSES = {
@@ -79,12 +79,13 @@ def warehouse():
         "as_of_date, customer_key, rfm_segment, value_tier, lifecycle_stage, predicted_clv, "
         "probability_alive)"
     )
-    rfm = [c for c, source in SEGMENT_COLUMNS.items() if source.startswith("rfm.")]
-    clv = [c for c, source in SEGMENT_COLUMNS.items() if source.startswith("clv.")]
-    for table, columns in (("customer_rfm", rfm), ("customer_clv", clv)):
+    for alias, table in SEGMENT_TABLES.items():
+        columns = [c for c, source in SEGMENT_COLUMNS.items() if source.startswith(f"{alias}.")]
+        if alias == "history":
+            continue
         selected = ", ".join(f"1 as {c}" for c in columns)
         con.execute(
-            f"create table analytics.{table} as select as_of_date, customer_key, {selected} "
+            f"create table {table} as select as_of_date, customer_key, {selected} "
             "from analytics.customer_segment_history"
         )
     con.execute(

@@ -34,6 +34,7 @@ def exports_asset(
     upstream = [
         get_asset_key_for_model([dbt], "customer_segment_history"),
         get_asset_key_for_model([dbt], "customer_rfm"),
+        get_asset_key_for_model([dbt], "customer_deal_sensitivity"),
         CUSTOMER_CLV,
         get_asset_key_for_model([dbt], "customer_contactability"),
     ]

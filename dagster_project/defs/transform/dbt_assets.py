@@ -95,6 +95,7 @@ def settings_vars(settings: Settings) -> dict:
         "tier_cutoffs": segmentation.tiers.model_dump(),
         "pareto_top_share": segmentation.pareto_top_share,
         "profile_min_group_size": segmentation.profile_min_group_size,
+        "deal_sensitivity": segmentation.deal_sensitivity.model_dump(),
         "lifecycle": settings.lifecycle.model_dump(),
     }
 

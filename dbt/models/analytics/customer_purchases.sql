@@ -36,7 +36,15 @@ orders as (
         order_date,
         channel,
         sum(case when is_prescription then 0 else line_amount end) as purchase_amount,
-        sum(line_amount) as net_amount
+        sum(line_amount) as net_amount,
+        -- A deal: a coupon or a discount on a line analytics see (prescriptions never have one).
+        max(
+            case
+                when not is_prescription and (discount_amount > 0 or coupon_code is not null)
+                    then 1
+                else 0
+            end
+        ) = 1 as has_deal
     from as_of_lines
     group by customer_key, transaction_id, order_date, channel
 
