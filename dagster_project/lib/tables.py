@@ -111,6 +111,23 @@ CAMPAIGN_RESULT_COLUMNS: Columns = (
     ("incremental_buyers", "DOUBLE"),
     ("incremental_revenue", "DOUBLE"),
 )
+# Each customer's response to each campaign wave (lib/exports/responses.py): one row per customer
+# and wave, its latest measurement (as_of_date), final once the window has closed.
+CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("campaign", "VARCHAR"),
+    ("export_date", "DATE"),
+    ("window_end_date", "DATE"),
+    ("is_complete", "BOOLEAN"),
+    ("customer_key", "VARCHAR"),
+    ("is_control", "BOOLEAN"),
+    ("has_responded", "BOOLEAN"),
+    ("first_purchase_date", "DATE"),
+    ("days_to_respond", "INTEGER"),
+    ("orders", "BIGINT"),
+    ("revenue", "DOUBLE"),
+    ("used_coupon", "BOOLEAN"),
+)
 # How far each database-fed raw table has read: the latest `updated_at` it loaded (one row per
 # raw table; `source_file` names the database table the watermark belongs to).
 SOURCE_WATERMARK_COLUMNS: Columns = (
@@ -136,6 +153,9 @@ CUSTOMER_CLV = PythonTable("analytics", "customer_clv", CUSTOMER_CLV_COLUMNS, re
 CLV_MODEL_RUNS = PythonTable("analytics", "clv_model_runs", CLV_MODEL_RUN_COLUMNS, read_by_dbt=True)
 CAMPAIGN_MEMBERS = PythonTable("analytics", "campaign_members", CAMPAIGN_MEMBER_COLUMNS)
 CAMPAIGN_RESULTS = PythonTable("analytics", "campaign_results", CAMPAIGN_RESULT_COLUMNS)
+CUSTOMER_CAMPAIGN_RESPONSES = PythonTable(
+    "analytics", "customer_campaign_responses", CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS
+)
 INGEST_LOG = PythonTable("ops", "ingest_log", INGEST_LOG_COLUMNS)
 EXPORT_LOG = PythonTable("ops", "export_log", EXPORT_LOG_COLUMNS)
 SOURCE_WATERMARKS = PythonTable("ops", "source_watermarks", SOURCE_WATERMARK_COLUMNS)
@@ -151,6 +171,7 @@ PYTHON_TABLES: tuple[PythonTable, ...] = (
     CLV_MODEL_RUNS,
     CAMPAIGN_MEMBERS,
     CAMPAIGN_RESULTS,
+    CUSTOMER_CAMPAIGN_RESPONSES,
     INGEST_LOG,
     EXPORT_LOG,
     SOURCE_WATERMARKS,

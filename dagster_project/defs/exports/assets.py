@@ -16,6 +16,7 @@ from dagster_project.defs.analytics.clv import CUSTOMER_CLV
 from dagster_project.defs.privacy.keys import step_key
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.exports.build import SegmentError, export_day, forget_erased
+from dagster_project.lib.exports.responses import record_responses
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.tables import CAMPAIGN_RESULTS as CAMPAIGN_RESULTS_TABLE
 from dagster_project.lib.warehouse import replace_rows
@@ -25,6 +26,7 @@ SEGMENT_FILES = dg.AssetKey(["exports", "segment_files"])
 CAMPAIGN_MEMBERS = dg.AssetKey(["analytics", "campaign_members"])
 EXPORT_LOG = dg.AssetKey(["ops", "export_log"])
 CAMPAIGN_RESULTS = dg.AssetKey(["analytics", "campaign_results"])
+CUSTOMER_CAMPAIGN_RESPONSES = dg.AssetKey(["analytics", "customer_campaign_responses"])
 
 
 def exports_asset(
@@ -106,32 +108,65 @@ def exports_asset(
     return _segment_exports
 
 
+def coupons_by_segment(settings: Settings) -> dict[str, list[str]]:
+    """Each export segment's plan coupons: those of the plans that target it by name."""
+    return {
+        segment: [
+            coupon
+            for plan in settings.plans.values()
+            if plan.targets.segment == segment
+            for coupon in plan.coupons
+        ]
+        for segment in settings.exports.segments
+    }
+
+
 def campaign_results_asset(
     settings: Settings, partitions: dg.PartitionsDefinition, dbt: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     exports = settings.exports
+    upstream = [CAMPAIGN_MEMBERS, get_asset_key_for_model([dbt], "fct_transactions")]
 
-    @dg.asset(
-        key=CAMPAIGN_RESULTS,
-        deps=[CAMPAIGN_MEMBERS, get_asset_key_for_model([dbt], "fct_transactions")],
-        group_name=EXPORTS_GROUP,
-        kinds={"python", "duckdb"},
+    @dg.multi_asset(
+        name="campaign_results",
+        specs=[
+            dg.AssetSpec(
+                CAMPAIGN_RESULTS,
+                deps=upstream,
+                group_name=EXPORTS_GROUP,
+                kinds={"python", "duckdb"},
+                description=(
+                    "Per campaign, the export made `campaign_window_days` before the day: treated "
+                    "and control size, purchase rate, revenue per head, incremental buyers and "
+                    "revenue, and 95 % intervals on the lift (method: docs/analytics.md)."
+                ),
+            ),
+            dg.AssetSpec(
+                CUSTOMER_CAMPAIGN_RESPONSES,
+                deps=upstream,
+                group_name=EXPORTS_GROUP,
+                kinds={"python", "duckdb"},
+                description=(
+                    "Per customer and wave (treated and control): whether and when they bought in "
+                    "the window, orders, revenue, and whether they used a plan's coupon."
+                ),
+            ),
+        ],
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
         pool=WAREHOUSE_POOL,
     )
-    def campaign_results(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
-        """Per campaign, the export made `campaign_window_days` before the day: treated and
-        control size, purchase rate, revenue per head, incremental buyers and revenue, and 95 %
-        intervals on the lift (method: docs/analytics.md)."""
+    def campaign_results(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         as_of = date.fromisoformat(context.partition_key)
         with warehouse.connect() as con:
             rows = results_for_day(con, list(exports.segments), as_of, exports.campaign_window_days)
             frame = pd.DataFrame(rows, columns=CAMPAIGN_RESULTS_TABLE.column_names)
             replace_rows(con, CAMPAIGN_RESULTS_TABLE, frame, {"as_of_date": as_of})
-        return dg.MaterializeResult(
+            responses = record_responses(
+                con, coupons_by_segment(settings), as_of, exports.campaign_window_days
+            )
+        yield dg.MaterializeResult(
+            asset_key=CAMPAIGN_RESULTS,
             metadata={
                 "dagster/row_count": len(rows),
                 "waves": dg.MetadataValue.json(
@@ -147,7 +182,10 @@ def campaign_results_asset(
                         for r in rows
                     ]
                 ),
-            }
+            },
+        )
+        yield dg.MaterializeResult(
+            asset_key=CUSTOMER_CAMPAIGN_RESPONSES, metadata={"rows_measured": responses}
         )
 
     return campaign_results

@@ -7,7 +7,11 @@ a day only when all of it is done, and never read the file the run writes. `lib/
 import dagster as dg
 
 from dagster_project.config import Settings
-from dagster_project.defs.exports.assets import CAMPAIGN_RESULTS, SEGMENT_FILES
+from dagster_project.defs.exports.assets import (
+    CAMPAIGN_RESULTS,
+    CUSTOMER_CAMPAIGN_RESPONSES,
+    SEGMENT_FILES,
+)
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.publish import publish
 
@@ -18,7 +22,7 @@ BI_SNAPSHOT = dg.AssetKey(["publish", "bi_snapshot"])
 def publish_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=BI_SNAPSHOT,
-        deps=[SEGMENT_FILES, CAMPAIGN_RESULTS],
+        deps=[SEGMENT_FILES, CAMPAIGN_RESULTS, CUSTOMER_CAMPAIGN_RESPONSES],
         group_name=PUBLISH_GROUP,
         kinds={"duckdb", "parquet"},
         partitions_def=partitions,

@@ -1,0 +1,134 @@
+"""Each customer's response to each campaign wave: did they buy in the window after the export,
+when first, how much, and did they use the coupon of a plan that targets the segment.
+
+A wave is one export day of one segment (`analytics.campaign_members`, treated and control
+alike). Its rows are measured on each day D its window is open on (the export day < D <= the
+export day + window) and replaced each time, so the table holds one row per customer and wave:
+the latest measurement, final (`is_complete`) once the window has closed. A backfill of an
+earlier day leaves a wave measured later as it is. Purchases are the same as the campaign
+results' (lib/exports/results.py): orders placed after the export day and by D, valued at their
+non-prescription lines net of the returns made by D.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from dagster_project.lib.tables import CUSTOMER_CAMPAIGN_RESPONSES
+from dagster_project.lib.warehouse import replace_rows
+
+RESPONSES_SQL = """
+with
+
+wave as (
+    select customer_key, is_control
+    from analytics.campaign_members
+    where campaign = $campaign and as_of_date = $export_date
+),
+
+orders as (
+    select
+        customer_key,
+        transaction_id,
+        cast(min(ordered_at) as date) as order_date,
+        sum(case when not is_prescription then line_amount end) as revenue,
+        -- A coupon of the plan: Shopify gives an order's codes comma-separated.
+        bool_or(
+            coupon_code is not null and list_has_any(
+                list_transform(string_split(coupon_code, ','), lambda c: upper(trim(c))), $coupons
+            )
+        ) as used_coupon
+    from marts.fct_transaction_lines
+    where customer_key in (select customer_key from wave)
+        and event_date <= $window_end
+    group by customer_key, transaction_id
+),
+
+purchases as (
+    select
+        customer_key,
+        count(*) filter (where revenue > 0) as orders,
+        sum(revenue) as revenue,
+        min(order_date) filter (where revenue > 0) as first_purchase_date,
+        bool_or(used_coupon) as used_coupon
+    from orders
+    where order_date > $export_date and order_date <= $window_end
+    group by customer_key
+)
+
+select
+    wave.customer_key,
+    wave.is_control,
+    coalesce(purchases.orders, 0) > 0 as has_responded,
+    purchases.first_purchase_date,
+    date_diff('day', $export_date, purchases.first_purchase_date) as days_to_respond,
+    coalesce(purchases.orders, 0) as orders,
+    coalesce(purchases.revenue, 0) as revenue,
+    case when len($coupons) > 0 then coalesce(purchases.used_coupon, false) end as used_coupon
+from wave
+left join purchases using (customer_key)
+"""
+
+
+def wave_responses(
+    con: duckdb.DuckDBPyConnection,
+    campaign: str,
+    export_date: date,
+    window_end: date,
+    coupons: list[str],
+) -> pd.DataFrame:
+    """One row per member of the wave: their response up to `window_end`."""
+    return con.execute(
+        RESPONSES_SQL,
+        {
+            "campaign": campaign,
+            "export_date": export_date,
+            "window_end": window_end,
+            "coupons": [code.upper() for code in coupons],
+        },
+    ).df()
+
+
+def record_responses(
+    con: duckdb.DuckDBPyConnection,
+    coupons_by_campaign: dict[str, list[str]],
+    as_of: date,
+    window_days: int,
+) -> int:
+    """Measure every wave whose window is open on `as_of` (or closes on it) and replace its rows
+    of analytics.customer_campaign_responses; the rows written."""
+    first_export = as_of - timedelta(days=window_days)
+    written = 0
+    for campaign, coupons in coupons_by_campaign.items():
+        waves = con.execute(
+            "select distinct as_of_date from analytics.campaign_members "
+            "where campaign = $campaign and as_of_date >= $first and as_of_date < $as_of "
+            "order by as_of_date",
+            {"campaign": campaign, "first": first_export, "as_of": as_of},
+        ).fetchall()
+        for (export_date,) in waves:
+            (measured_later,) = con.execute(
+                f"select count(*) from {CUSTOMER_CAMPAIGN_RESPONSES.qualified} "
+                "where campaign = $campaign and export_date = $export_date and as_of_date > $as_of",
+                {"campaign": campaign, "export_date": export_date, "as_of": as_of},
+            ).fetchone()
+            if measured_later:
+                continue
+            rows = wave_responses(con, campaign, export_date, as_of, coupons).assign(
+                as_of_date=as_of,
+                campaign=campaign,
+                export_date=export_date,
+                window_end_date=export_date + timedelta(days=window_days),
+                is_complete=export_date == first_export,
+            )
+            replace_rows(
+                con,
+                CUSTOMER_CAMPAIGN_RESPONSES,
+                rows,
+                {"campaign": campaign, "export_date": export_date},
+            )
+            written += len(rows)
+    return written
