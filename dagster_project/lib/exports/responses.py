@@ -6,8 +6,7 @@ alike). Its rows are measured on each day D its window is open on (the export da
 export day + window) and replaced each time, so the table holds one row per customer and wave:
 the latest measurement, final (`is_complete`) once the window has closed. A backfill of an
 earlier day leaves a wave measured later as it is. Purchases are the same as the campaign
-results' (lib/exports/results.py): orders placed after the export day and by D, valued at their
-non-prescription lines net of the returns made by D.
+results' (lib/exports/purchases.py).
 """
 
 from __future__ import annotations
@@ -17,58 +16,31 @@ from datetime import date, timedelta
 import duckdb
 import pandas as pd
 
+from dagster_project.lib.exports.purchases import PURCHASES_CTES
 from dagster_project.lib.tables import CUSTOMER_CAMPAIGN_RESPONSES
 from dagster_project.lib.warehouse import replace_rows
 
-RESPONSES_SQL = """
+RESPONSES_SQL = f"""
 with
 
-wave as (
+members as (
     select customer_key, is_control
     from analytics.campaign_members
-    where campaign = $campaign and as_of_date = $export_date
+    where campaign = $campaign and as_of_date = $after
 ),
 
-orders as (
-    select
-        customer_key,
-        transaction_id,
-        cast(min(ordered_at) as date) as order_date,
-        sum(case when not is_prescription then line_amount end) as revenue,
-        -- A coupon of the plan: Shopify gives an order's codes comma-separated.
-        bool_or(
-            coupon_code is not null and list_has_any(
-                list_transform(string_split(coupon_code, ','), lambda c: upper(trim(c))), $coupons
-            )
-        ) as used_coupon
-    from marts.fct_transaction_lines
-    where customer_key in (select customer_key from wave)
-        and event_date <= $window_end
-    group by customer_key, transaction_id
-),
-
-purchases as (
-    select
-        customer_key,
-        count(*) filter (where revenue > 0) as orders,
-        sum(revenue) as revenue,
-        min(order_date) filter (where revenue > 0) as first_purchase_date,
-        bool_or(used_coupon) as used_coupon
-    from orders
-    where order_date > $export_date and order_date <= $window_end
-    group by customer_key
-)
+{PURCHASES_CTES}
 
 select
-    wave.customer_key,
-    wave.is_control,
+    members.customer_key,
+    members.is_control,
     coalesce(purchases.orders, 0) > 0 as has_responded,
     purchases.first_purchase_date,
-    date_diff('day', $export_date, purchases.first_purchase_date) as days_to_respond,
+    date_diff('day', $after, purchases.first_purchase_date) as days_to_respond,
     coalesce(purchases.orders, 0) as orders,
     coalesce(purchases.revenue, 0) as revenue,
     case when len($coupons) > 0 then coalesce(purchases.used_coupon, false) end as used_coupon
-from wave
+from members
 left join purchases using (customer_key)
 """
 
@@ -85,8 +57,8 @@ def wave_responses(
         RESPONSES_SQL,
         {
             "campaign": campaign,
-            "export_date": export_date,
-            "window_end": window_end,
+            "after": export_date,
+            "through": window_end,
             "coupons": [code.upper() for code in coupons],
         },
     ).df()

@@ -16,49 +16,28 @@ from datetime import date, timedelta
 import duckdb
 
 from dagster_project.lib.exports.lift import GroupStats, Lift, lift_from_stats
+from dagster_project.lib.exports.purchases import PURCHASES_CTES
 
-WAVE_STATS_SQL = """
+WAVE_STATS_SQL = f"""
 with
 
-wave as (
+members as (
     select customer_key, is_control
     from analytics.campaign_members
-    where campaign = $campaign and as_of_date = $export_date
+    where campaign = $campaign and as_of_date = $after
 ),
 
--- Each order's non-prescription value net of the returns made by the window's end: a return
--- made later is not known on that day (a backfill of the day must see what the day saw).
-orders as (
-    select
-        customer_key,
-        transaction_id,
-        cast(min(ordered_at) as date) as order_date,
-        sum(case when not is_prescription then line_amount end) as revenue
-    from marts.fct_transaction_lines
-    where customer_key in (select customer_key from wave)
-        and event_date <= $window_end
-    group by customer_key, transaction_id
-),
-
-purchases as (
-    select
-        customer_key,
-        sum(revenue) as revenue,
-        count(*) filter (where revenue > 0) as orders
-    from orders
-    where order_date > $export_date and order_date <= $window_end
-    group by customer_key
-)
+{PURCHASES_CTES}
 
 select
-    wave.is_control,
+    members.is_control,
     count(*) as size,
     count(*) filter (where purchases.orders > 0) as buyers,
     coalesce(sum(purchases.revenue), 0) as revenue,
     coalesce(sum(purchases.revenue * purchases.revenue), 0) as revenue_squares
-from wave
+from members
 left join purchases using (customer_key)
-group by wave.is_control
+group by members.is_control
 """
 
 
@@ -70,7 +49,7 @@ def wave_lift(
         is_control: GroupStats(int(size), int(buyers), float(revenue), float(squares))
         for is_control, size, buyers, revenue, squares in con.execute(
             WAVE_STATS_SQL,
-            {"campaign": campaign, "export_date": export_date, "window_end": window_end},
+            {"campaign": campaign, "after": export_date, "through": window_end, "coupons": []},
         ).fetchall()
     }
     empty = GroupStats(0, 0, 0.0, 0.0)

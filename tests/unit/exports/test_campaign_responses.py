@@ -131,7 +131,7 @@ def test_responses_add_up_to_the_waves_campaign_result(tmp_path):
     members["is_control"] = assign_control(members, "win_back", 0.2, "test-key")
     lines = campaign_response(
         members, EXPORT_DAY, WINDOW, base_rate=0.2, uplift=0.05, mean_spend=40.0
-    ).assign(coupon_code=None)
+    )
     con = warehouse(tmp_path, members, lines)
     record_responses(con, {"win_back": []}, CLOSES, WINDOW)
     (result,) = results_for_day(con, ["win_back"], CLOSES, WINDOW)
