@@ -47,10 +47,10 @@ plans:
   grow_champions:
     description: Keep Champions buying and grow their number through the winter season.
     targets: {{segment: champions}}
-    objective: {{metric: customers, target: 1500, baseline_date: 2025-10-31, due_date: 2026-03-31}}
+    objective: {{metric: customers, target: 1500, baseline_date: 2025-12-01, due_date: 2026-03-31}}
     owner: CRM lead
     budget: {{total: 600, per_contact: 0.01}}
-    period: {{start: 2025-11-01, end: 2026-03-31}}
+    period: {{start: 2025-12-01, end: 2026-03-31}}
     channel: email
     actions:
       - {{kind: communication, description: "Monthly health and beauty tips, first to hear of new ranges"}}
@@ -58,10 +58,10 @@ plans:
   win_back_gold:
     description: Bring back gold customers whose visits have slowed or stopped.
     targets: {{value_tier: [gold], lifecycle_stage: [at_risk, lapsed]}}
-    objective: {{metric: reactivated, target: 120, baseline_date: 2025-10-31, due_date: 2026-01-31}}
+    objective: {{metric: reactivated, target: 120, baseline_date: 2025-12-01, due_date: 2026-01-31}}
     owner: Store operations manager
     budget: {{total: 2500, per_contact: 0.02}}
-    period: {{start: 2025-11-01, end: 2026-01-31}}
+    period: {{start: 2025-12-01, end: 2026-01-31}}
     channel: email
     actions:
       - {{kind: communication, description: "We miss you, with the customer's usual categories"}}
@@ -69,10 +69,10 @@ plans:
   cross_sell_store_loyal:
     description: Introduce dermocosmetics to loyal customers who only buy in store.
     targets: {{rfm_segment: [Loyal, Champions], where: "channels_used = 'store'"}}
-    objective: {{metric: revenue, target: 40000, baseline_date: 2025-10-31, due_date: 2026-02-28}}
+    objective: {{metric: revenue, target: 40000, baseline_date: 2025-12-01, due_date: 2026-02-28}}
     owner: Category manager, dermocosmetics
     budget: {{total: 1800}}
-    period: {{start: 2025-11-15, end: 2026-02-28}}
+    period: {{start: 2025-12-01, end: 2026-02-28}}
     channel: email
     actions:
       - {{kind: product, description: "Dermocosmetics samples with every basket over 20 EUR"}}

@@ -16,6 +16,7 @@ from dagster_project.defs.exports.assets import (
 )
 from dagster_project.defs.ingest.assets import INGEST_GROUP, ingest_assets
 from dagster_project.defs.partitions import daily_partitions
+from dagster_project.defs.plans.assets import PLANS_GROUP, plan_progress_asset
 from dagster_project.defs.privacy.assets import erasure_asset
 from dagster_project.defs.publish.assets import PUBLISH_GROUP, publish_asset
 from dagster_project.defs.quality.suites import suite_checks
@@ -30,7 +31,7 @@ PIPELINE_JOB = "loyalty_pipeline"
 # ingest assets, which loads a range of days in one run), and the analytics of another as-of day
 # from what is loaded (`loyalty history`).
 LOAD_DAYS = dg.AssetSelection.groups(INGEST_GROUP)
-AS_OF_DAY = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PUBLISH_GROUP)
+AS_OF_DAY = dg.AssetSelection.groups(ANALYTICS_GROUP, EXPORTS_GROUP, PLANS_GROUP, PUBLISH_GROUP)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
@@ -49,6 +50,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         customer_clv_asset(settings, partitions, engine, models),
         exports_asset(settings, partitions, models),
         campaign_results_asset(settings, partitions, models),
+        plan_progress_asset(settings, partitions, models),
         publish_asset(settings, partitions),
         customer_report_asset(settings, partitions, models),
     ]

@@ -128,6 +128,34 @@ CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS: Columns = (
     ("revenue", "DOUBLE"),
     ("used_coupon", "BOOLEAN"),
 )
+# Each plan against its objective and its control group, per as-of day (lib/plans.py).
+PLAN_PROGRESS_COLUMNS: Columns = (
+    ("as_of_date", "DATE"),
+    ("plan", "VARCHAR"),
+    ("segment", "VARCHAR"),
+    ("owner", "VARCHAR"),
+    ("channel", "VARCHAR"),
+    ("metric", "VARCHAR"),
+    ("baseline_date", "DATE"),
+    ("due_date", "DATE"),
+    ("baseline_value", "DOUBLE"),
+    ("target_value", "DOUBLE"),
+    ("expected_value", "DOUBLE"),
+    ("actual_value", "DOUBLE"),
+    ("gap", "DOUBLE"),
+    ("is_on_track", "BOOLEAN"),
+    ("contacted", "BIGINT"),
+    ("spend", "DOUBLE"),
+    ("budget_total", "DOUBLE"),
+    ("currency", "VARCHAR"),
+    ("incremental_buyers", "DOUBLE"),
+    ("incremental_revenue", "DOUBLE"),
+    ("incremental_revenue_low", "DOUBLE"),
+    ("incremental_revenue_high", "DOUBLE"),
+    ("cost_per_incremental_customer", "DOUBLE"),
+    ("roi", "DOUBLE"),
+    ("roi_measure", "VARCHAR"),
+)
 # How far each database-fed raw table has read: the latest `updated_at` it loaded (one row per
 # raw table; `source_file` names the database table the watermark belongs to).
 SOURCE_WATERMARK_COLUMNS: Columns = (
@@ -156,6 +184,7 @@ CAMPAIGN_RESULTS = PythonTable("analytics", "campaign_results", CAMPAIGN_RESULT_
 CUSTOMER_CAMPAIGN_RESPONSES = PythonTable(
     "analytics", "customer_campaign_responses", CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS
 )
+PLAN_PROGRESS = PythonTable("analytics", "plan_progress", PLAN_PROGRESS_COLUMNS)
 INGEST_LOG = PythonTable("ops", "ingest_log", INGEST_LOG_COLUMNS)
 EXPORT_LOG = PythonTable("ops", "export_log", EXPORT_LOG_COLUMNS)
 SOURCE_WATERMARKS = PythonTable("ops", "source_watermarks", SOURCE_WATERMARK_COLUMNS)
@@ -172,6 +201,7 @@ PYTHON_TABLES: tuple[PythonTable, ...] = (
     CAMPAIGN_MEMBERS,
     CAMPAIGN_RESULTS,
     CUSTOMER_CAMPAIGN_RESPONSES,
+    PLAN_PROGRESS,
     INGEST_LOG,
     EXPORT_LOG,
     SOURCE_WATERMARKS,

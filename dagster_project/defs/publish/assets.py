@@ -12,6 +12,7 @@ from dagster_project.defs.exports.assets import (
     CUSTOMER_CAMPAIGN_RESPONSES,
     SEGMENT_FILES,
 )
+from dagster_project.defs.plans.assets import PLAN_PROGRESS
 from dagster_project.defs.resources import WAREHOUSE_POOL, WarehouseResource
 from dagster_project.lib.publish import publish
 
@@ -22,7 +23,7 @@ BI_SNAPSHOT = dg.AssetKey(["publish", "bi_snapshot"])
 def publish_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=BI_SNAPSHOT,
-        deps=[SEGMENT_FILES, CAMPAIGN_RESULTS, CUSTOMER_CAMPAIGN_RESPONSES],
+        deps=[SEGMENT_FILES, CAMPAIGN_RESULTS, CUSTOMER_CAMPAIGN_RESPONSES, PLAN_PROGRESS],
         group_name=PUBLISH_GROUP,
         kinds={"duckdb", "parquet"},
         partitions_def=partitions,

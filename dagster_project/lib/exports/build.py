@@ -77,22 +77,24 @@ def _rule_condition(rule: Any) -> tuple[str, dict[str, Any]]:
 
 
 def segment_members(
-    con: duckdb.DuckDBPyConnection, name: str, rule: Any, as_of: date
+    con: duckdb.DuckDBPyConnection, name: str, rule: Any, as_of: date, *, key: str | None = None
 ) -> pd.DataFrame:
     """Every customer the rule selects on `as_of`, contactable or not (`customer_key`, tier).
+    An error names `key` (default: the export segment `name`'s).
 
     The rule is evaluated on the day's segment base alone (lib/segment_rules.py): a condition
     has no table of the warehouse and no file within its reach.
     """
+    key = key or f"exports.segments.{name}"
     try:
         condition, parameters = _rule_condition(rule)
     except RuleError as error:
-        raise SegmentError(f"exports.segments.{name}.where: {error}") from None
+        raise SegmentError(f"{key}.where: {error}") from None
     try:
         return select_members(segment_base(con, as_of), condition, parameters).to_pandas()
     except duckdb.Error as error:
         problem = str(error).strip().splitlines()[0]
-        raise SegmentError(f"exports.segments.{name}: the rule does not apply: {problem}") from None
+        raise SegmentError(f"{key}: the rule does not apply: {problem}") from None
 
 
 def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def record_responses(
                 f"select count(*) from {CUSTOMER_CAMPAIGN_RESPONSES.qualified} "
                 "where campaign = $campaign and export_date = $export_date and as_of_date > $as_of",
                 {"campaign": campaign, "export_date": export_date, "as_of": as_of},
-            ).fetchone()
+            ).fetchall()[0]
             if measured_later:
                 continue
             rows = wave_responses(con, campaign, export_date, as_of, coupons).assign(
