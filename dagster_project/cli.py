@@ -47,7 +47,7 @@ plans:
   grow_champions:
     description: Keep Champions buying and grow their number through the winter season.
     targets: {{segment: champions}}
-    objective: {{metric: customers, target: 1500, baseline_date: 2025-12-01, due_date: 2026-03-31}}
+    objective: {{metric: customers, target: 3300, baseline_date: 2025-12-01, due_date: 2026-03-31}}
     owner: CRM lead
     budget: {{total: 600, per_contact: 0.01}}
     period: {{start: 2025-12-01, end: 2026-03-31}}
@@ -69,7 +69,7 @@ plans:
   cross_sell_store_loyal:
     description: Introduce dermocosmetics to loyal customers who only buy in store.
     targets: {{rfm_segment: [Loyal, Champions], where: "channels_used = 'store'"}}
-    objective: {{metric: revenue, target: 40000, baseline_date: 2025-12-01, due_date: 2026-02-28}}
+    objective: {{metric: revenue, target: 250000, baseline_date: 2025-12-01, due_date: 2026-02-28}}
     owner: Category manager, dermocosmetics
     budget: {{total: 1800}}
     period: {{start: 2025-12-01, end: 2026-02-28}}
