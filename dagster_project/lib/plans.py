@@ -163,7 +163,6 @@ def _campaign(
     )
     return {
         "contacted": int(contacted),
-        "waves": len(waves),
         "incremental_buyers": buyers if waves else None,
         "incremental_revenue": revenue if waves else None,
         "incremental_revenue_low": revenue - Z_95 * error if waves else None,
