@@ -34,10 +34,13 @@ exports_dir: data/exports
 reports_dir: data/reports
 publish_dir: data/publish
 clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
-privacy: {{demo: true}}        # synthetic people: the documented demo key is allowed
+privacy:
+  demo: true                    # synthetic people: the documented demo key is allowed
+  sensitive_categories: [Salud sexual]   # as private as prescriptions: never recommended
 exports:
   tools: [mailchimp, klaviyo, brevo, hubspot, generic]
   control_share: 0.1
+  recommendations: true         # what to cross-sell, in every upsert file
   segments:
     champions: {{rfm_segment: [Champions]}}
     win_back: {{lifecycle_stage: [at_risk, lapsed]}}

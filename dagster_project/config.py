@@ -283,6 +283,28 @@ class ClvSettings(Strict):
     discount_rate: float = Field(0.0, ge=0, lt=1, description="annual discount rate")
 
 
+class RecommendationSettings(Strict):
+    """Cross-selling (docs/analytics.md): the categories each customer is likeliest to buy next
+    from what the chain's customers buy together, checked on a holdout against popularity."""
+
+    top_k: int = Field(3, ge=1, le=10, description="categories recommended per customer")
+    lookback_days: int = Field(
+        365, ge=30, description="the purchases that make a customer's basket history"
+    )
+    recent_days: int = Field(
+        90, ge=1, description="a category bought this recently is not recommended"
+    )
+    holdout_days: int = Field(
+        91, ge=7, description="the last days kept aside to measure the recommendations"
+    )
+
+    @model_validator(mode="after")
+    def _recent_within_lookback(self) -> RecommendationSettings:
+        if self.recent_days > self.lookback_days:
+            raise ValueError("recent_days must not exceed lookback_days")
+        return self
+
+
 class ContactsSettings(Strict):
     default_region: str = Field("ES", description="region for phone numbers without +prefix")
 
@@ -303,6 +325,9 @@ class ExportsSettings(Strict):
     control_share: float = Field(0.1, ge=0, lt=1, description="share held out of each segment")
     campaign_window_days: int = Field(30, ge=1, description="days after an export to measure")
     brevo_delimiter: Literal[";", ","] = ";"
+    recommendations: bool = Field(
+        False, description="add what to cross-sell (category, subcategory) to the upsert files"
+    )
 
     @field_validator("segments")
     @classmethod
@@ -373,6 +398,7 @@ class Settings(Strict):
     segmentation: SegmentationSettings = SegmentationSettings()
     clv: ClvSettings = ClvSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
+    recommendations: RecommendationSettings = RecommendationSettings()
     contacts: ContactsSettings = ContactsSettings()
     privacy: PrivacySettings = PrivacySettings()
     exports: ExportsSettings = ExportsSettings()

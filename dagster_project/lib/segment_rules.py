@@ -27,7 +27,8 @@ from sqlglot import exp
 
 # Column of the segment base → where it comes from. customer_segment_history is the day's
 # segment, tier and stage; customer_rfm and customer_clv add the purchase summary and the model,
-# customer_deal_sensitivity how much of it was bought on a deal.
+# customer_deal_sensitivity how much of it was bought on a deal, customer_recommendations what to
+# cross-sell (the first recommendation; never health).
 SEGMENT_COLUMNS: dict[str, str] = {
     "customer_key": "history.customer_key",
     "rfm_segment": "history.rfm_segment",
@@ -52,6 +53,8 @@ SEGMENT_COLUMNS: dict[str, str] = {
     "deal_order_share": "deals.deal_order_share",
     "deal_spend_share": "deals.deal_spend_share",
     "deal_profile": "deals.deal_profile",
+    "recommended_category": "next_best.category",
+    "recommended_subcategory": "next_best.subcategory",
 }
 
 # The analytics table behind each alias of SEGMENT_COLUMNS; all but the history are joined to it
@@ -61,13 +64,24 @@ SEGMENT_TABLES: dict[str, str] = {
     "rfm": "analytics.customer_rfm",
     "clv": "analytics.customer_clv",
     "deals": "analytics.customer_deal_sensitivity",
+    "next_best": "analytics.customer_recommendations",
 }
+# A table with several rows per customer and day gives the segment base the row whose column
+# (here: the rank) holds the value named.
+SEGMENT_TABLE_ROWS: dict[str, tuple[str, int]] = {"next_best": ("recommendation_rank", 1)}
 _SELECT_LIST = ",\n    ".join(f"{source} as {name}" for name, source in SEGMENT_COLUMNS.items())
+
+
+def _join(alias: str, table: str) -> str:
+    on = f"{alias}.customer_key = history.customer_key and {alias}.as_of_date = history.as_of_date"
+    if alias in SEGMENT_TABLE_ROWS:
+        column, value = SEGMENT_TABLE_ROWS[alias]
+        on += f" and {alias}.{column} = {value}"
+    return f"left join {table} as {alias}\n    on {on}"
+
+
 _JOINS = "\n".join(
-    f"left join {table} as {alias}\n"
-    f"    on {alias}.customer_key = history.customer_key and {alias}.as_of_date = history.as_of_date"
-    for alias, table in SEGMENT_TABLES.items()
-    if alias != "history"
+    _join(alias, table) for alias, table in SEGMENT_TABLES.items() if alias != "history"
 )
 
 # The analytics of a day that segment rules (and `where` conditions) may use.

@@ -77,3 +77,16 @@
 {% macro too_few(count, minimum) -%}
     ({{ count }} between 1 and {{ minimum - 1 }})
 {%- endmacro %}
+
+
+{#- True for a category that is health data by name: one of privacy.sensitive_categories, or the
+    unknown category of products outside the catalogue (which could be anything, a prescription
+    too). Categories holding a prescription product are found in dim_products, not here. -#}
+{% macro is_named_health_category(column) -%}
+    {%- set names = ['Unknown'] + var('sensitive_categories') -%}
+    {{ column }} in (
+        {%- for name in names -%}
+        '{{ dbt.escape_single_quotes(name) }}'{{ ', ' if not loop.last }}
+        {%- endfor -%}
+    )
+{%- endmacro %}

@@ -16,7 +16,7 @@ from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.plans import plan_progress
 from dagster_project.lib.quality import suites, validate_frame
-from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, SEGMENT_TABLES
+from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, SEGMENT_TABLE_ROWS, SEGMENT_TABLES
 from dagster_project.lib.synthetic.campaign import campaign_response
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables, replace_rows
@@ -81,7 +81,13 @@ def world(tmp_path_factory):
     for alias, table in SEGMENT_TABLES.items():
         if alias in ("history", "clv"):
             continue
-        columns = [c for c, source in SEGMENT_COLUMNS.items() if source.startswith(f"{alias}.")]
+        columns = [
+            source.removeprefix(f"{alias}.")
+            for source in SEGMENT_COLUMNS.values()
+            if source.startswith(f"{alias}.")
+        ]
+        if alias in SEGMENT_TABLE_ROWS:  # the row the base takes (the first recommendation)
+            columns.append(SEGMENT_TABLE_ROWS[alias][0])
         nulls = ", ".join(f"null as {c}" for c in columns)
         con.execute(
             f"create table {table} as select as_of_date, customer_key, {nulls} from history"

@@ -14,7 +14,12 @@ import pytest
 from dagster_project.config import ConfigError, SegmentRule, settings_from_dict
 from dagster_project.lib.exports import build
 from dagster_project.lib.exports.build import SegmentError, segment_members
-from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, SEGMENT_TABLES, checked_condition
+from dagster_project.lib.segment_rules import (
+    SEGMENT_COLUMNS,
+    SEGMENT_TABLE_ROWS,
+    SEGMENT_TABLES,
+    checked_condition,
+)
 
 RX = "(select customer_key from marts.fct_transaction_lines where category = 'Recetas')"
 BYPASSES = {
@@ -80,7 +85,13 @@ def warehouse():
         "probability_alive)"
     )
     for alias, table in SEGMENT_TABLES.items():
-        columns = [c for c, source in SEGMENT_COLUMNS.items() if source.startswith(f"{alias}.")]
+        columns = [
+            source.removeprefix(f"{alias}.")
+            for source in SEGMENT_COLUMNS.values()
+            if source.startswith(f"{alias}.")
+        ]
+        if alias in SEGMENT_TABLE_ROWS:  # the row the base takes (the first recommendation)
+            columns.append(SEGMENT_TABLE_ROWS[alias][0])
         if alias == "history":
             continue
         selected = ", ".join(f"1 as {c}" for c in columns)

@@ -97,6 +97,8 @@ def settings_vars(settings: Settings) -> dict:
         "profile_min_group_size": segmentation.profile_min_group_size,
         "deal_sensitivity": segmentation.deal_sensitivity.model_dump(),
         "lifecycle": settings.lifecycle.model_dump(),
+        "recommendations": settings.recommendations.model_dump(),
+        "sensitive_categories": list(settings.privacy.sensitive_categories),
     }
 
 

@@ -21,6 +21,10 @@ def membership_attribute(segment: str) -> str:
     return "IN_" + segment.upper().replace("-", "_")
 
 
+# What to cross-sell (analytics.customer_recommendations), when exports ask for it.
+RECOMMENDATION = ("RECOMMENDED_CATEGORY", "RECOMMENDED_SUBCATEGORY")
+
+
 def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -33,6 +37,8 @@ def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
             "LIFECYCLE_STAGE": audience["lifecycle_stage"],
             "PREDICTED_CLV": money(audience["predicted_clv"]),
             "NEXT_ORDER_DATE": iso_date(audience["expected_next_purchase_date"]),
+            RECOMMENDATION[0]: audience["recommended_category"],
+            RECOMMENDATION[1]: audience["recommended_subcategory"],
         }
     )
 
@@ -48,5 +54,12 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
 
 
 PROFILE = ExportProfile(
-    "brevo", upsert, optout, leavers, delimiter=";", max_bytes=MAX_BYTES, email_column="EMAIL"
+    "brevo",
+    upsert,
+    optout,
+    leavers,
+    delimiter=";",
+    max_bytes=MAX_BYTES,
+    email_column="EMAIL",
+    recommendation_columns=RECOMMENDATION,
 )

@@ -173,8 +173,12 @@ def _tool_files(
     audience: pd.DataFrame,
     stopped: pd.DataFrame,
     delimiter: str,
+    with_recommendation: bool,
 ) -> list[ExportFile]:
-    upsert = neutralise_frame(profile.upsert(audience, segment), profile.phone_columns)
+    upsert = profile.upsert(audience, segment)
+    if not with_recommendation:
+        upsert = upsert.drop(columns=list(profile.recommendation_columns))
+    upsert = neutralise_frame(upsert, profile.phone_columns)
     parts = split_csv(
         upsert, delimiter=delimiter, max_rows=profile.max_rows, max_bytes=profile.max_bytes
     )
@@ -244,7 +248,9 @@ def export_day(
             profile = PROFILES[tool]
             delimiter = exports.brevo_delimiter if tool == "brevo" else profile.delimiter
             stem = f"{tool}_{name}_{as_of.isoformat()}"
-            files = _tool_files(profile, stem, name, audience, stopped, delimiter)
+            files = _tool_files(
+                profile, stem, name, audience, stopped, delimiter, exports.recommendations
+            )
             folder = exports_dir / tool / name / as_of.isoformat()
             manifest = publish_export(
                 folder,

@@ -23,6 +23,8 @@ COLUMNS = (
     "predicted_clv",
     "probability_alive",
     "expected_next_purchase_date",
+    "recommended_category",
+    "recommended_subcategory",
 )
 
 
@@ -44,4 +46,11 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return people.loc[:, ["customer_key", "email", "reason"]].copy()
 
 
-PROFILE = ExportProfile("generic", upsert, optout, leavers, parquet=True)
+PROFILE = ExportProfile(
+    "generic",
+    upsert,
+    optout,
+    leavers,
+    parquet=True,
+    recommendation_columns=("recommended_category", "recommended_subcategory"),
+)

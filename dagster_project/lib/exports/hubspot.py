@@ -24,6 +24,9 @@ from dagster_project.lib.exports.profile import (
 MAX_ROWS = 250_000
 MAX_BYTES = 512 * 1024 * 1024
 
+# What to cross-sell (analytics.customer_recommendations), when exports ask for it.
+RECOMMENDATION = ("Recommended Category", "Recommended Subcategory")
+
 
 def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     stage = audience["lifecycle_stage"]
@@ -39,6 +42,8 @@ def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
             "Loyalty Stage": stage,
             "Predicted CLV": money(audience["predicted_clv"]),
             "Next Order Date": iso_date(audience["expected_next_purchase_date"]),
+            RECOMMENDATION[0]: audience["recommended_category"],
+            RECOMMENDATION[1]: audience["recommended_subcategory"],
         }
     )
 
@@ -54,5 +59,12 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
 
 
 PROFILE = ExportProfile(
-    "hubspot", upsert, optout, leavers, max_rows=MAX_ROWS, max_bytes=MAX_BYTES, email_column="Email"
+    "hubspot",
+    upsert,
+    optout,
+    leavers,
+    max_rows=MAX_ROWS,
+    max_bytes=MAX_BYTES,
+    email_column="Email",
+    recommendation_columns=RECOMMENDATION,
 )

@@ -22,6 +22,9 @@ from dagster_project.lib.exports.profile import (
 
 MAX_BYTES = 50 * 1024 * 1024
 
+# What to cross-sell (analytics.customer_recommendations), when exports ask for it.
+RECOMMENDATION = ("Recommended Category", "Recommended Subcategory")
+
 
 def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
@@ -39,6 +42,8 @@ def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
                 lambda v: "" if pd.isna(v) else f"{float(v):.4f}"
             ),
             "Expected Next Order Date": iso_datetime(audience["expected_next_purchase_date"]),
+            RECOMMENDATION[0]: audience["recommended_category"],
+            RECOMMENDATION[1]: audience["recommended_subcategory"],
         }
     )
 
@@ -54,5 +59,11 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
 
 
 PROFILE = ExportProfile(
-    "klaviyo", upsert, optout, leavers, max_bytes=MAX_BYTES, email_column="Email"
+    "klaviyo",
+    upsert,
+    optout,
+    leavers,
+    max_bytes=MAX_BYTES,
+    email_column="Email",
+    recommendation_columns=RECOMMENDATION,
 )

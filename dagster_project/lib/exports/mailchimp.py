@@ -19,6 +19,9 @@ from dagster_project.lib.exports.profile import (
     money,
 )
 
+# What to cross-sell (analytics.customer_recommendations), when exports ask for it.
+RECOMMENDATION = ("Recommended Category", "Recommended Subcategory")
+
 
 def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
     return pd.DataFrame(
@@ -32,6 +35,8 @@ def upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
             "Lifecycle Stage": audience["lifecycle_stage"],
             "Predicted CLV": money(audience["predicted_clv"]),
             "Next Order Date": iso_date(audience["expected_next_purchase_date"]),
+            RECOMMENDATION[0]: audience["recommended_category"],
+            RECOMMENDATION[1]: audience["recommended_subcategory"],
         }
     )
 
@@ -46,4 +51,11 @@ def optout(people: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"Email Address": people["email"]})
 
 
-PROFILE = ExportProfile("mailchimp", upsert, optout, leavers, email_column="Email Address")
+PROFILE = ExportProfile(
+    "mailchimp",
+    upsert,
+    optout,
+    leavers,
+    email_column="Email Address",
+    recommendation_columns=RECOMMENDATION,
+)

@@ -3,7 +3,9 @@
 An **audience** is the frame the export step hands each profile: one row per contactable customer
 of a segment, with `customer_key`, `email`, `first_name`, `last_name`, `rfm_segment`,
 `value_tier`, `lifecycle_stage`, `predicted_clv`, `probability_alive`,
-`expected_next_purchase_date` and `segment` (the export segment's name).
+`expected_next_purchase_date`, `recommended_category` and `recommended_subcategory` (what to
+cross-sell, never health; empty without a recommendation) and `segment` (the export segment's
+name).
 
 People who must no longer get a segment's mail come in two kinds, and each tool is told of them
 differently (docs/marketing.md):
@@ -39,6 +41,8 @@ AUDIENCE_COLUMNS = (
     "predicted_clv",
     "probability_alive",
     "expected_next_purchase_date",
+    "recommended_category",
+    "recommended_subcategory",
     "segment",
 )
 # Why someone stops getting a segment's mail: the first are global opt-outs, the rest only
@@ -69,6 +73,9 @@ class ExportProfile:
     # The column every file of the tool names the person's address in (an erasure finds them
     # there in files written before it: lib/erasure/exports.py).
     email_column: str = "email"
+    # The upsert's columns of the recommendation (category, subcategory); left out unless
+    # exports.recommendations is on (the fields must exist in the tool first).
+    recommendation_columns: tuple[str, ...] = ()
 
 
 def iso_date(values: pd.Series) -> pd.Series:

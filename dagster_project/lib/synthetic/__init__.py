@@ -117,6 +117,7 @@ def generate(
         w.histories,
         w.cancelled_per_person(),
         w.population,
+        w.needs,
     )
     parameters = truth.parameters(
         w.population,

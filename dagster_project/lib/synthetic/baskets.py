@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dagster_project.lib.synthetic.catalog import Products
+from dagster_project.lib.synthetic.catalog import CATEGORIES, Products
+from dagster_project.lib.synthetic.needs import NO_NEED, Leaning
 from dagster_project.lib.synthetic.purchases import rank_within, segment_starts
 
 STORE, ONLINE = 0, 1
@@ -54,7 +55,14 @@ class ProductSampler:
     `searchsorted`.
     """
 
-    def __init__(self, products: Products, n_months: int) -> None:
+    def __init__(self, products: Products, n_months: int, category: str | None = None) -> None:
+        # A sampler of one category (for the lines a need leans toward) is the same sampler
+        # with every other product's popularity at zero.
+        self.products = products
+        self.within_category: dict[int, ProductSampler] = {}
+        in_category = (
+            np.ones(len(products), bool) if category is None else products.category == category
+        )
         self.order = np.argsort(products.list_cents, kind="stable")
         self.sorted_euros = products.list_cents[self.order] / 100.0
         months = np.arange(n_months)[:, None]
@@ -63,8 +71,8 @@ class ProductSampler:
         )
         weights = np.stack(
             [
-                on_sale * products.pos_weight[self.order],
-                on_sale * products.online_weight[self.order],
+                on_sale * (products.pos_weight * in_category)[self.order],
+                on_sale * (products.online_weight * in_category)[self.order],
             ]
         )  # (channel, month, product)
         cum = np.concatenate(
@@ -75,6 +83,14 @@ class ProductSampler:
         self.cum = cum.reshape(-1, self.n_products + 1)  # row = channel * n_months + month
         self.row_span = float(self.cum[:, -1].max()) + 1.0
         self.flat = (self.cum + np.arange(len(self.cum))[:, None] * self.row_span).ravel()
+
+    def of_category(self, category: int) -> ProductSampler:
+        """The sampler of the products of CATEGORIES[category], made once."""
+        if category not in self.within_category:
+            self.within_category[category] = ProductSampler(
+                self.products, self.n_months, CATEGORIES[category].name
+            )
+        return self.within_category[category]
 
     def draw(
         self, rng: np.random.Generator, target_euros: np.ndarray, month: np.ndarray, channel: int
@@ -109,8 +125,11 @@ def draw_baskets(
     coupon_rate: np.ndarray,
     products: Products,
     sampler: ProductSampler,
+    person: np.ndarray,
+    leaning: Leaning,
 ) -> Lines:
-    """Lines of baskets whose net totals (after `coupon_rate` discounts) equal `value_cents`."""
+    """Lines of baskets whose net totals (after `coupon_rate` discounts) equal `value_cents`;
+    part of the lines of a `person` with a need are drawn from the need's categories."""
     n = len(value_cents)
     euros = value_cents / 100.0
     counts = np.clip(1 + rng.poisson(euros / 20.0), 1, MAX_LINES)
@@ -132,6 +151,12 @@ def draw_baskets(
     )
     unit_target = gross[basket] * share / quantity / 100.0
     product = sampler.draw(rng, unit_target, month[basket], channel)
+    lean_to = leaning.categories(person, counts)
+    for category in np.unique(lean_to[lean_to != NO_NEED]):
+        lines_of = np.flatnonzero(lean_to == category)
+        product[lines_of] = sampler.of_category(int(category)).draw(
+            leaning.rng, unit_target[lines_of], month[basket][lines_of], channel
+        )
 
     shelf = products.list_cents[product]
     # Coupons never discount prescription medicines (their price is regulated).

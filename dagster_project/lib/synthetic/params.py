@@ -25,6 +25,7 @@ STREAMS = {
     "accounts": 10,
     "contacts": 11,
     "erasures": 12,
+    "needs": 13,
 }
 
 
@@ -100,6 +101,8 @@ class WorldParams:
     shopify_change_share: float = 0.10
     unsubscribe_share: float = 0.03  # of persons who consented to email
     erasure_share: float = 0.0005
+    need_share: float = 0.60  # of persons: a need leans part of their baskets (needs.py)
+    need_line_share: float = 0.50  # of the lines of a person with a need
 
 
 DEFAULT_POPULATION = PopulationParams()

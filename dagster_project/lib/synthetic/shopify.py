@@ -18,6 +18,7 @@ from dagster_project.lib.synthetic.accounts import Accounts
 from dagster_project.lib.synthetic.baskets import ONLINE, Lines, ProductSampler, draw_baskets
 from dagster_project.lib.synthetic.catalog import Products
 from dagster_project.lib.synthetic.consents import CONSENT_STATES, Contacts, CustomerRows
+from dagster_project.lib.synthetic.needs import Leaning
 from dagster_project.lib.synthetic.params import PopulationParams, WorldParams
 from dagster_project.lib.synthetic.people import Persons
 from dagster_project.lib.synthetic.purchases import Purchases, population_values, rank_within
@@ -65,6 +66,7 @@ def build_orders(
     persons: Persons,
     products: Products,
     sampler: ProductSampler,
+    leaning: Leaning,
     timeline: Timeline,
     population: PopulationParams,
     world: WorldParams,
@@ -94,7 +96,15 @@ def build_orders(
     coupon_rate = np.where(coupon >= 0, rates[np.maximum(coupon, 0)], 0.0)
     day = (at // SECONDS_PER_DAY).astype(np.int32)
     lines = draw_baskets(
-        rng, value, timeline.month_index(day), ONLINE, coupon_rate, products, sampler
+        rng,
+        value,
+        timeline.month_index(day),
+        ONLINE,
+        coupon_rate,
+        products,
+        sampler,
+        person,
+        leaning,
     )
 
     end = timeline.n_days * SECONDS_PER_DAY

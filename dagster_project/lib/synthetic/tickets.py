@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from dagster_project.lib.synthetic import text
 from dagster_project.lib.synthetic.baskets import STORE, Lines, ProductSampler, draw_baskets
 from dagster_project.lib.synthetic.catalog import Products, Stores
+from dagster_project.lib.synthetic.needs import Leaning
 from dagster_project.lib.synthetic.params import PopulationParams, WorldParams
 from dagster_project.lib.synthetic.people import Persons
 from dagster_project.lib.synthetic.purchases import Purchases, population_values, rank_within
@@ -62,6 +63,7 @@ def build_tickets(
     stores: Stores,
     products: Products,
     sampler: ProductSampler,
+    leaning: Leaning,
     timeline: Timeline,
     population: PopulationParams,
     world: WorldParams,
@@ -97,7 +99,15 @@ def build_tickets(
     rates = np.array([c[1] for c in COUPONS])
     coupon_rate = np.where(coupon >= 0, rates[np.maximum(coupon, 0)], 0.0)
     lines = draw_baskets(
-        rng, value, timeline.month_index(day), STORE, coupon_rate, products, sampler
+        rng,
+        value,
+        timeline.month_index(day),
+        STORE,
+        coupon_rate,
+        products,
+        sampler,
+        person,
+        leaning,
     )
 
     returned, r_lines, r_at = _returns(rng, lines, at, timeline, world)

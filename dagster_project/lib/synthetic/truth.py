@@ -8,7 +8,8 @@
   while alive) as local wall-clock timestamps; `is_alive_at_end`; `n_purchases` (all purchases
   of the process, including orders cancelled later), `n_online_purchases` and `n_cancelled`
   (orders whose cancellation was delivered within the period). In the files a person shows
-  `n_purchases - n_cancelled` purchases.
+  `n_purchases - n_cancelled` purchases. `need`: what leans part of the person's baskets
+  toward a few categories (needs.NEEDS; null for none).
 - `parameters.json`: the population parameters (r, alpha per day, a, b; Gamma-Gamma p, q,
   gamma), the seed, the dates and the business shares.
 - `dirty_rows.parquet`: every injected fault (source, file, line, fault, column); the line is
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.lib.synthetic.accounts import Accounts
+from dagster_project.lib.synthetic.needs import NEEDS
 from dagster_project.lib.synthetic.params import PopulationParams, WorldParams
 from dagster_project.lib.synthetic.people import Persons
 from dagster_project.lib.synthetic.purchases import Histories, Purchases
@@ -51,6 +53,7 @@ def customers_table(
     histories: Histories,
     cancelled: np.ndarray,
     population: PopulationParams,
+    needs: np.ndarray,
 ) -> pa.Table:
     """One row per person."""
     n = len(persons)
@@ -79,6 +82,7 @@ def customers_table(
             "n_purchases": pa.array(histories.n_purchases, pa.int64()),
             "n_online_purchases": pa.array(online, pa.int64()),
             "n_cancelled": pa.array(cancelled, pa.int64()),
+            "need": pa.array(np.array([*NEEDS, None], dtype=object)[needs], pa.string()),
         }
     )
 

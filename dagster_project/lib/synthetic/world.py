@@ -15,6 +15,7 @@ from dagster_project.lib.synthetic import (
     accounts,
     catalog,
     consents,
+    needs,
     people,
     purchases,
     shopify,
@@ -36,6 +37,7 @@ class World:
     stores: catalog.Stores
     products: catalog.Products
     persons: people.Persons
+    needs: np.ndarray  # per person: index into needs.NEEDS, or needs.NO_NEED
     purchases: purchases.Purchases
     histories: purchases.Histories
     accounts: accounts.Accounts
@@ -77,6 +79,9 @@ def simulate_world(
     persons = people.make_persons(
         stream(seed, "people"), customers, stores, first_day, timeline.horizon, population, world
     )
+    rng = stream(seed, "needs")
+    person_needs = needs.draw_needs(rng, len(persons), world.need_share)
+    leaning = needs.Leaning(person_needs, world.need_line_share, rng)
     say("purchase histories")
     bought, histories = purchases.simulate(stream(seed, "purchases"), persons, timeline, population)
     acc = accounts.open_accounts(
@@ -92,13 +97,22 @@ def simulate_world(
         stores,
         products,
         sampler,
+        leaning,
         timeline,
         population,
         world,
     )
     say(f"Shopify orders for {int(bought.online.sum()):,} online purchases")
     orders = shopify.build_orders(
-        stream(seed, "orders"), bought, persons, products, sampler, timeline, population, world
+        stream(seed, "orders"),
+        bought,
+        persons,
+        products,
+        sampler,
+        leaning,
+        timeline,
+        population,
+        world,
     )
     say("members, online customers, opt-outs and erasure requests")
     members = consents.member_rows(stream(seed, "members"), persons, acc, contacts, timeline, world)
@@ -118,6 +132,7 @@ def simulate_world(
         stores=stores,
         products=products,
         persons=persons,
+        needs=person_needs,
         purchases=bought,
         histories=histories,
         accounts=acc,

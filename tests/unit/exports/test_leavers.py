@@ -90,7 +90,7 @@ def test_a_leaver_is_in_no_global_opt_out_file_and_every_opt_out_is(con, tool):
     delimiter = profile.delimiter
     files = {
         f.kind: f
-        for f in _tool_files(profile, "stem", "vip", AUDIENCE_OF_ANA, stopped, delimiter)
+        for f in _tool_files(profile, "stem", "vip", AUDIENCE_OF_ANA, stopped, delimiter, True)
         if f.name.endswith(".csv")
     }
     optout = read(files["optout"].data, delimiter)
@@ -120,6 +120,8 @@ AUDIENCE_OF_ANA = pd.DataFrame(
             "predicted_clv": 12.5,
             "probability_alive": 0.9,
             "expected_next_purchase_date": date(2025, 4, 20),
+            "recommended_category": "Bebé",
+            "recommended_subcategory": "Pañales",
             "segment": "vip",
         }
     ]

@@ -5,6 +5,7 @@ from datetime import date
 import pandas as pd
 
 from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports.build import _tool_files
 from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS
 
 AUDIENCE = pd.DataFrame(
@@ -19,6 +20,8 @@ AUDIENCE = pd.DataFrame(
         "predicted_clv": [123.456, None],
         "probability_alive": [0.91234, None],
         "expected_next_purchase_date": [date(2025, 4, 2), None],
+        "recommended_category": ["Óptica", None],
+        "recommended_subcategory": ["Gafas de sol", None],
         "segment": ["vip", "vip"],
     }
 )
@@ -67,3 +70,23 @@ def test_hubspot_lifecycle_stage_and_row_limit():
     assert PROFILES["hubspot"].max_rows == 250_000
     # An opt-out list holds addresses alone: "Marketing contact status" unsubscribes nobody.
     assert PROFILES["hubspot"].optout(LEAVERS).to_dict("records") == [{"Email": "old@example.com"}]
+
+
+def _upsert_header(tool: str, with_recommendation: bool) -> str:
+    profile = PROFILES[tool]
+    empty = pd.DataFrame(columns=["customer_key", "email", "reason"])
+    (first, *_) = _tool_files(
+        profile, "s", "vip", AUDIENCE, empty, profile.delimiter, with_recommendation
+    )
+    return first.data.decode("utf-8").splitlines()[0]
+
+
+def test_the_recommended_category_is_a_field_of_every_tool_only_when_exports_ask_for_it():
+    for tool, profile in PROFILES.items():
+        category, subcategory = profile.recommendation_columns
+        assert {category, subcategory} <= set(_upsert_header(tool, True).split(profile.delimiter))
+        assert category not in _upsert_header(tool, False), tool
+        assert subcategory not in _upsert_header(tool, False), tool
+        out = profile.upsert(AUDIENCE, "vip")
+        assert out[category].tolist()[0] == "Óptica", tool
+        assert out[subcategory].tolist()[0] == "Gafas de sol", tool

@@ -17,6 +17,7 @@ from lifetimes import BetaGeoFitter, GammaGammaFitter
 from dagster_project.lib.synthetic import generate
 from dagster_project.lib.synthetic.baskets import ONLINE, STORE, ProductSampler, draw_baskets
 from dagster_project.lib.synthetic.catalog import make_products
+from dagster_project.lib.synthetic.needs import NEEDS, NO_NEED, Leaning, draw_needs
 from dagster_project.lib.synthetic.params import DEFAULT_POPULATION as TRUE
 from dagster_project.lib.synthetic.params import DEFAULT_WORLD
 from dagster_project.lib.synthetic.purchases import segment_starts, simulate_process
@@ -113,7 +114,10 @@ def test_baskets_add_up_to_the_drawn_values() -> None:
     value[:100] = np.arange(1, 101)  # tiny tickets too
     coupon = np.where(rng.random(n) < 0.3, 0.15, 0.0)
     for channel in (STORE, ONLINE):
-        lines = draw_baskets(rng, value, rng.integers(0, 12, n), channel, coupon, products, sampler)
+        month = rng.integers(0, 12, n)
+        person = np.arange(n)
+        leaning = Leaning(draw_needs(rng, n, 0.6), 0.5, np.random.default_rng(2))
+        lines = draw_baskets(rng, value, month, channel, coupon, products, sampler, person, leaning)
         totals = np.bincount(lines.basket, weights=lines.amount_cents, minlength=n)
         assert (totals == value).all()
         assert (lines.quantity > 0).all() and (lines.unit_cents > 0).all()
@@ -124,6 +128,48 @@ def test_baskets_add_up_to_the_drawn_values() -> None:
         assert 0.6 < np.median(ratio) < 1.5
         if channel == ONLINE:
             assert not products.is_prescription[lines.product].any()
+
+
+def test_a_need_leans_baskets_toward_its_categories_and_changes_nothing_else() -> None:
+    products = make_products(np.random.default_rng(1), 12, DEFAULT_WORLD)
+    sampler = ProductSampler(products, 12)
+    n = 20_000
+    value = np.full(n, 4_000, dtype=np.int64)
+    month = np.random.default_rng(3).integers(0, 12, n)
+    coupon = np.zeros(n)
+    family = list(NEEDS).index("young family")
+    needs = np.where(np.arange(n) < n // 2, family, NO_NEED)
+
+    def baskets(line_share: float):
+        leaning = Leaning(needs, line_share, np.random.default_rng(4))
+        return draw_baskets(
+            np.random.default_rng(5),
+            value,
+            month,
+            STORE,
+            coupon,
+            products,
+            sampler,
+            np.arange(n),
+            leaning,
+        )
+
+    plain, leaning = baskets(0.0), baskets(0.5)
+    # The need changes which products, never how many lines nor what the basket is worth.
+    assert (plain.counts == leaning.counts).all()
+    assert (plain.quantity == leaning.quantity).all()
+    assert (
+        np.bincount(leaning.basket, leaning.amount_cents)
+        == np.bincount(plain.basket, plain.amount_cents)
+    ).all()
+    in_family = np.isin(products.category[leaning.product], NEEDS["young family"])
+    with_need = leaning.basket < n // 2
+    share_with, share_without = in_family[with_need].mean(), in_family[~with_need].mean()
+    # Half the lines go to the need: 0.5 + 0.5 x the share the family categories have anyway.
+    assert share_with == pytest.approx(0.5 + 0.5 * share_without, abs=0.02)
+    # Lines of persons without a need are drawn as if needs did not exist.
+    assert (leaning.product[~with_need] == plain.product[~with_need]).all()
+    assert not products.is_prescription[leaning.product[with_need & in_family]].any()
 
 
 def test_the_calendar_has_seasons(year2: Path) -> None:
