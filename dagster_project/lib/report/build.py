@@ -116,6 +116,12 @@ def draw_charts(data: ReportData) -> dict[str, Chart]:
             "Segment exports",
             lambda: draw.exports_chart(data.campaigns, data.exports),
         )
+    if data.plans is not None and not data.plans.progress.empty:
+        add(
+            "plans",
+            "Plans: objective against actual",
+            lambda: draw.plan_progress_chart(data.plans.progress),
+        )
     return charts
 
 

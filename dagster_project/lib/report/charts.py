@@ -56,11 +56,11 @@ def stage_label(stage: str) -> str:
     return stage.replace("_", " ")
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _style(axes, *, grid_axis: str = "y") -> None:
+def style_axes(axes, *, grid_axis: str = "y") -> None:
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     for side in ("left", "bottom"):
@@ -79,7 +79,7 @@ def _legend(figure: Figure, axes, columns: int) -> None:
     )
 
 
-def _thousands(value: float, _position: int | None = None) -> str:
+def thousands(value: float, _position: int | None = None) -> str:
     if abs(value) >= 1_000_000:
         return f"{value / 1_000_000:.1f}M"
     if abs(value) >= 10_000:
@@ -100,7 +100,7 @@ def _month_labels(months: pd.Series) -> list[str]:
 def monthly_trend_chart(monthly: pd.DataFrame) -> Figure:
     """Customers with a purchase, new customers and their revenue per calendar month; the month
     still in progress is drawn lighter."""
-    figure = _figure(10, 3.2)
+    figure = new_figure(10, 3.2)
     panels = (
         ("active_customers", "customers with a purchase"),
         ("new_customers", "new customers"),
@@ -117,9 +117,9 @@ def monthly_trend_chart(monthly: pd.DataFrame) -> Figure:
         axes.bar(x, values, color=colours, width=0.75)
         axes.set_title(title, fontsize=10, color=INK, loc="left")
         axes.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
-        axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        axes.yaxis.set_major_formatter(FuncFormatter(thousands))
         axes.yaxis.set_major_locator(MaxNLocator(5, integer=column != "net_amount"))
-        _style(axes)
+        style_axes(axes)
     if not complete.all():
         # A figure label, so the layout keeps room for it below the month names.
         figure.supxlabel("lighter: month in progress", x=0.99, ha="right", fontsize=9, color=MUTED)
@@ -136,7 +136,7 @@ def kpi_history_chart(history: pd.DataFrame) -> Figure:
         ("net_revenue_30d_amount", "net revenue (30 days)", False),
         ("top_revenue_share", "revenue share of the top customers", True),
     )
-    figure = _figure(10, 4.6)
+    figure = new_figure(10, 4.6)
     dates = pd.to_datetime(history["as_of_date"])
     for i, (column, title, is_share) in enumerate(panels):
         axes = figure.add_subplot(2, 3, i + 1)
@@ -145,14 +145,14 @@ def kpi_history_chart(history: pd.DataFrame) -> Figure:
         if is_share:
             axes.yaxis.set_major_formatter(PercentFormatter(1.0))  # decimals as the range needs
         else:
-            axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
+            axes.yaxis.set_major_formatter(FuncFormatter(thousands))
         if len(dates) <= 4:  # each day computed labelled
             axes.set_xticks(dates, [d.strftime("%d %b %Y") for d in dates])
         else:
             locator = mdates.AutoDateLocator(maxticks=5)
             axes.xaxis.set_major_locator(locator)
             axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        _style(axes)
+        style_axes(axes)
     return figure
 
 
@@ -162,7 +162,7 @@ def kpi_history_chart(history: pd.DataFrame) -> Figure:
 def group_share_chart(groups: pd.DataFrame, *, tiers: bool = False) -> Figure:
     """Per group, its share of customers beside its share of revenue (labels: customers)."""
     height = max(2.2, 0.42 * len(groups) + 0.9)
-    figure = _figure(8, height)
+    figure = new_figure(8, height)
     axes = figure.add_subplot()
     y = np.arange(len(groups))
     names = groups["group_name"].tolist()
@@ -181,14 +181,14 @@ def group_share_chart(groups: pd.DataFrame, *, tiers: bool = False) -> Figure:
     top = float(np.nanmax([groups["customer_share"].max(), groups["revenue_share"].max()]))
     axes.set_xlim(0, min(1.0, top * 1.18) if top > 0 else 1.0)
     _legend(figure, axes, columns=2)
-    _style(axes, grid_axis="x")
+    style_axes(axes, grid_axis="x")
     return figure
 
 
 def pareto_chart(curve: pd.DataFrame, concentration: dict | None) -> Figure:
     """Share of revenue against share of customers, largest spenders first; the top share of
     customers (`segmentation.pareto_top_share`) marked."""
-    figure = _figure(6.4, 4.4)
+    figure = new_figure(6.4, 4.4)
     axes = figure.add_subplot()
     axes.fill_between(curve["customer_share"], curve["revenue_share"], color=PRIMARY, alpha=0.08)
     axes.plot(curve["customer_share"], curve["revenue_share"], color=PRIMARY, linewidth=2)
@@ -213,7 +213,7 @@ def pareto_chart(curve: pd.DataFrame, concentration: dict | None) -> Figure:
     axes.set_xlabel("customers, largest spenders first", fontsize=9, color=INK)
     axes.set_ylabel("share of revenue", fontsize=9, color=INK)
     axes.legend(loc="lower right", fontsize=9, frameon=False)
-    _style(axes, grid_axis="both")
+    style_axes(axes, grid_axis="both")
     return figure
 
 
@@ -234,7 +234,7 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
     ).reindex_like(rates)
     sizes = cohorts.groupby("cohort_month")["cohort_customers"].first().reindex(rates.index)
     n_rows, n_cols = rates.shape
-    figure = _figure(min(11, 2.9 + 0.62 * n_cols), max(2.0, 0.34 * n_rows + 1.1))
+    figure = new_figure(min(11, 2.9 + 0.62 * n_cols), max(2.0, 0.34 * n_rows + 1.1))
     axes = figure.add_subplot()
     later = rates.drop(columns=[0], errors="ignore").to_numpy(dtype=float)
     top = np.nanmax(later) if later.size and np.isfinite(later).any() else 1.0
@@ -281,7 +281,7 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> Figure:
 
 def lifecycle_stages_chart(stages: pd.DataFrame) -> Figure:
     """Customers per lifecycle stage on the day."""
-    figure = _figure(7, max(2.2, 0.38 * len(stages) + 0.8))
+    figure = new_figure(7, max(2.2, 0.38 * len(stages) + 0.8))
     axes = figure.add_subplot()
     y = np.arange(len(stages))
     axes.barh(
@@ -292,8 +292,8 @@ def lifecycle_stages_chart(stages: pd.DataFrame) -> Figure:
     axes.set_yticks(y, [stage_label(s) for s in stages["stage"]])
     axes.invert_yaxis()
     axes.set_xlim(0, stages["customers"].max() * 1.15)
-    axes.xaxis.set_major_formatter(FuncFormatter(_thousands))
-    _style(axes, grid_axis="x")
+    axes.xaxis.set_major_formatter(FuncFormatter(thousands))
+    style_axes(axes, grid_axis="x")
     return figure
 
 
@@ -321,7 +321,7 @@ def lifecycle_flow_chart(flow: LifecycleFlow) -> Figure:
 
     left, right = stack("from_stage"), stack("to_stage")
     height = max(v[1] for v in (*left.values(), *right.values()))
-    figure = _figure(9, 5.2)
+    figure = new_figure(9, 5.2)
     axes = figure.add_subplot()
     left_next = {s: v[0] for s, v in left.items()}
     right_next = {s: v[0] for s, v in right.items()}
@@ -408,7 +408,7 @@ def lifecycle_flow_chart(flow: LifecycleFlow) -> Figure:
 def clv_by_tier_chart(values: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     """Predicted CLV per value tier: box (quartiles), whiskers (1.5 IQR), mean (diamond)."""
     tiers = summary["value_tier"].tolist()
-    figure = _figure(8, max(2.4, 0.7 * len(tiers) + 1.0))
+    figure = new_figure(8, max(2.4, 0.7 * len(tiers) + 1.0))
     axes = figure.add_subplot()
     data = [values.loc[values["value_tier"] == t, "predicted_clv"].to_numpy() for t in tiers]
     boxes = axes.boxplot(
@@ -440,10 +440,10 @@ def clv_by_tier_chart(values: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     axes.set_yticks(positions, tiers)
     axes.invert_yaxis()
     axes.set_xlim(left=0, right=upper * 1.45 if upper > 0 else 1)
-    axes.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    axes.xaxis.set_major_formatter(FuncFormatter(thousands))
     axes.set_xlabel("predicted CLV (next horizon)", fontsize=9, color=INK)
     axes.legend(loc="lower right", fontsize=9, frameon=False)
-    _style(axes, grid_axis="x")
+    style_axes(axes, grid_axis="x")
     return figure
 
 
@@ -453,7 +453,7 @@ def clv_by_tier_chart(values: pd.DataFrame, summary: pd.DataFrame) -> Figure:
 def quarantine_chart(quarantine: pd.DataFrame, top: int = 12) -> Figure:
     """Quarantined rows per source and reason, most first (the `top` largest)."""
     shown = quarantine.head(top)
-    figure = _figure(8, max(2.0, 0.34 * len(shown) + 0.8))
+    figure = new_figure(8, max(2.0, 0.34 * len(shown) + 0.8))
     axes = figure.add_subplot()
     y = np.arange(len(shown))
     axes.barh(y, shown["rows"], color="#f87171")
@@ -465,7 +465,7 @@ def quarantine_chart(quarantine: pd.DataFrame, top: int = 12) -> Figure:
     axes.invert_yaxis()
     axes.set_xlim(0, shown["rows"].max() * 1.15)
     axes.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    _style(axes, grid_axis="x")
+    style_axes(axes, grid_axis="x")
     return figure
 
 
@@ -487,7 +487,7 @@ def exports_chart(campaigns: pd.DataFrame, exports: pd.DataFrame) -> Figure:
         }
     ).astype({"treated": int, "control": int, "suppressed": int})
     groups = groups.reset_index(drop=True)
-    figure = _figure(8, max(2.0, 0.5 * len(groups) + 0.9))
+    figure = new_figure(8, max(2.0, 0.5 * len(groups) + 0.9))
     axes = figure.add_subplot()
     y = np.arange(len(groups))
     axes.barh(y - 0.18, groups["treated"], height=0.34, color=PRIMARY, label="sent")
@@ -520,7 +520,48 @@ def exports_chart(campaigns: pd.DataFrame, exports: pd.DataFrame) -> Figure:
     axes.set_xlim(0, max(widest, float(groups["suppressed"].max() or 0)) * 1.25)
     axes.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     _legend(figure, axes, columns=3)
-    _style(axes, grid_axis="x")
+    style_axes(axes, grid_axis="x")
+    return figure
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def plan_progress_chart(progress: pd.DataFrame) -> Figure:
+    """One panel per plan: the actual value on each as-of day, and the straight line from the
+    baseline to the target by the due date that it is judged against."""
+    plans = list(dict.fromkeys(progress["plan"]))
+    columns = min(3, len(plans))
+    rows = -(-len(plans) // columns)
+    figure = new_figure(3.6 * columns, 2.8 * rows)
+    for i, plan in enumerate(plans):
+        rows_of_plan = progress[progress["plan"] == plan]
+        first = rows_of_plan.iloc[0]
+        axes = figure.add_subplot(rows, columns, i + 1)
+        line_days = pd.to_datetime([first["baseline_date"], first["due_date"]])
+        axes.plot(
+            line_days,
+            [first["baseline_value"], first["target_value"]],
+            color=MUTED,
+            linestyle="--",
+            linewidth=1,
+            label="line to the target",
+        )
+        axes.plot(line_days[-1:], [first["target_value"]], color=ACCENT, marker="D", label="target")
+        axes.plot(
+            pd.to_datetime(rows_of_plan["as_of_date"]),
+            rows_of_plan["actual_value"].astype(float),
+            color=PRIMARY,
+            marker="o",
+            markersize=4,
+            label="actual",
+        )
+        axes.set_title(f"{plan}: {first['metric']}", fontsize=10, color=INK, loc="left")
+        axes.yaxis.set_major_formatter(FuncFormatter(thousands))
+        axes.tick_params(axis="x", labelrotation=30, labelsize=8)
+        style_axes(axes)
+        if i == 0:
+            axes.legend(fontsize=8, frameon=False)
     return figure
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.lib.quarantine import quarantine_counts
+from dagster_project.lib.report.plans import PlansData, load_plans_data
+from dagster_project.lib.report.reading import frame_or_empty, table_exists
 
 TIER_ORDER = ("gold", "silver", "bronze", "wood")
 STAGE_ORDER = ("prospect", "new", "active", "reactivated", "at_risk", "lapsed", "lost")
@@ -46,28 +48,6 @@ KPI_HISTORY_COLUMNS = (
 )
 
 
-def _exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    (found,) = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return found > 0
-
-
-def _frame(
-    con: duckdb.DuckDBPyConnection,
-    sql: str,
-    params: list[Any],
-    tables: tuple[str, ...],
-    columns: tuple[str, ...],
-) -> pd.DataFrame:
-    """The query's rows, or an empty frame with `columns` when one of `tables` is missing."""
-    if not all(_exists(con, t) for t in tables):
-        return pd.DataFrame(columns=list(columns))
-    return con.execute(sql, params).df()
-
-
 # --- headline KPIs and their trend ---------------------------------------------------------------
 
 
@@ -90,7 +70,7 @@ def _kpi_columns() -> str:
 def kpi_history(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """analytics.kpi_daily of every as-of day computed up to D, oldest first."""
     columns = ("as_of_date", *sorted(set(HEADLINE_KPIS) | set(KPI_HISTORY_COLUMNS)))
-    return _frame(
+    return frame_or_empty(
         con,
         f"select as_of_date, {_kpi_columns()} from analytics.kpi_daily "
         "where as_of_date <= ? order by as_of_date",
@@ -127,7 +107,7 @@ def monthly_activity(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
     Every customer belongs to exactly one cohort, so summing the cohorts' retained customers of a
     month counts each buyer of that month once.
     """
-    return _frame(
+    return frame_or_empty(
         con,
         """select activity_month as month,
             sum(retained_customers) as active_customers,
@@ -154,7 +134,7 @@ def group_sizes(con: duckdb.DuckDBPyConnection, as_of: date, column: str) -> pd.
     shares of all customers', largest revenue first (tiers in their own order)."""
     if column not in ("rfm_segment", "value_tier"):
         raise ValueError(f"no group sizes by {column}")
-    frame = _frame(
+    frame = frame_or_empty(
         con,
         f"""select coalesce({column}, ?) as group_name,
             count(*) as customers,
@@ -188,7 +168,7 @@ def pareto_curve(
     """The Lorenz-style Pareto curve: customers ordered by revenue, largest first; for a share x
     of them, the share y of all customers' revenue they bring. At most `points` points, (0, 0)
     and (1, 1) always among them."""
-    amounts = _frame(
+    amounts = frame_or_empty(
         con,
         "select cast(total_net_amount as double) as amount from analytics.customer_rfm "
         "where as_of_date = ? and total_net_amount is not null order by amount desc",
@@ -207,7 +187,7 @@ def pareto_curve(
 
 def revenue_concentration(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any] | None:
     """D's row of analytics.revenue_concentration (the top customers' share of revenue)."""
-    frame = _frame(
+    frame = frame_or_empty(
         con,
         """select customers, cast(top_customers as bigint) as top_customers,
             cast(top_customer_share as double) as top_customer_share,
@@ -229,7 +209,7 @@ def revenue_concentration(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[s
 def cohort_retention(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """D's cohort table: per cohort month and months since the first purchase, the cohort's
     size, its customers with a purchase in that month and their share."""
-    return _frame(
+    return frame_or_empty(
         con,
         """select cohort_month, months_since_first_purchase, cohort_customers,
             retained_customers, retention_rate, is_complete_month
@@ -251,7 +231,7 @@ def cohort_retention(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
 
 def lifecycle_stages(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Customers per lifecycle stage on D, in the stages' order."""
-    frame = _frame(
+    frame = frame_or_empty(
         con,
         "select lifecycle_stage as stage, count(*) as customers from analytics.customer_lifecycle "
         "where as_of_date = ? group by 1",
@@ -279,7 +259,7 @@ class LifecycleFlow:
 
 def lifecycle_flow(con: duckdb.DuckDBPyConnection, as_of: date) -> LifecycleFlow | None:
     """From analytics.segment_transitions; None when D has no earlier snapshot to compare."""
-    frame = _frame(
+    frame = frame_or_empty(
         con,
         """select previous_as_of_date, coalesce(from_value, ?) as from_stage,
             coalesce(to_value, ?) as to_stage, sum(customers) as customers
@@ -302,7 +282,7 @@ def lifecycle_flow(con: duckdb.DuckDBPyConnection, as_of: date) -> LifecycleFlow
 
 def clv_by_tier(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Every customer's predicted CLV on D with their value tier (no key: a distribution)."""
-    return _frame(
+    return frame_or_empty(
         con,
         """select coalesce(r.value_tier, ?) as value_tier, c.predicted_clv
         from analytics.customer_clv as c
@@ -342,7 +322,7 @@ def clv_model(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any] | N
     """D's final purchase-model fit from analytics.clv_model_runs (model, status, holdout
     metrics), with how its holdout forecast was made (`holdout_method`, `holdout_status`: the
     calibration fit of the same model), or None when the CLV was not computed for D."""
-    frame = _frame(
+    frame = frame_or_empty(
         con,
         """select f.model, f.status, f.method, f.message, f.customers, f.time_unit,
             f.calibration_end_date, f.holdout_days, f.holdout_customers, f.holdout_mae,
@@ -388,7 +368,7 @@ def clv_plots(reports_dir: Path, as_of: date, model: dict[str, Any] | None) -> d
 
 def ingest_summary(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Per source, over every day loaded up to D: days, files, rows read, loaded, quarantined."""
-    return _frame(
+    return frame_or_empty(
         con,
         """select source, count(distinct partition_date) as days,
             count(distinct source_file) as files,
@@ -407,7 +387,7 @@ def ingest_summary(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
 def quarantine_by_reason(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Quarantined rows per source and reason over the days loaded up to D, most first."""
     columns = ["source", "reason_code", "description", "rows"]
-    if not _exists(con, "ops.quarantine_reasons"):
+    if not table_exists(con, "ops.quarantine_reasons"):
         return pd.DataFrame(columns=columns)
     counts = pd.DataFrame(
         [
@@ -426,7 +406,7 @@ def exports_made(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Per tool and segment exported on D: files written, people in the upsert files (parts
     added up; the generic tool's Parquet copy of the same rows left out), in the opt-out file and
     in the leavers file."""
-    return _frame(
+    return frame_or_empty(
         con,
         """select tool, segment, count(*) as files,
             sum(case when kind = 'upsert' and file_name not like '%.parquet' then rows else 0 end)
@@ -445,7 +425,7 @@ def exports_made(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
 
 def campaign_groups(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     """Per segment exported on D: members sent (treated) and held out (control group)."""
-    return _frame(
+    return frame_or_empty(
         con,
         """select campaign as segment,
             count(*) filter (where not is_control) as treated,
@@ -484,6 +464,7 @@ class ReportData:
     quarantine: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     exports: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     campaigns: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    plans: PlansData | None = None
 
 
 def load_report_data(con: duckdb.DuckDBPyConnection, as_of: date, reports_dir: Path) -> ReportData:
@@ -511,4 +492,5 @@ def load_report_data(con: duckdb.DuckDBPyConnection, as_of: date, reports_dir: P
         quarantine=quarantine_by_reason(con, as_of),
         exports=exports_made(con, as_of),
         campaigns=campaign_groups(con, as_of),
+        plans=load_plans_data(con, as_of),
     )

@@ -5,7 +5,6 @@ template engine. Every value from the warehouse or the configuration is escaped.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import pandas as pd
 
 from dagster_project.lib.report.charts import png_data_uri
 from dagster_project.lib.report.data import NO_VALUE, ReportData
+from dagster_project.lib.report.plans import TOP_RECOMMENDATIONS, PlansData
 
 PAGE_TITLE = "Customer report"
 
@@ -35,7 +35,8 @@ class Chart:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    # None, NaN, and pandas' NA and NaT (nullable columns read from the warehouse).
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def count(value: Any) -> str:
@@ -494,6 +495,158 @@ def _exports_section(data: ReportData, charts: dict[str, Chart]) -> str:
     )
 
 
+def _plan_rows(today: pd.DataFrame) -> Iterable[Sequence[Any]]:
+    for r in today.itertuples():
+        on_track = {True: "on track", False: "behind"}.get(r.is_on_track, "–")
+        spend = (
+            f"{amount(r.spend)} of {amount(r.budget_total)}"
+            if not _is_missing(r.budget_total)
+            else amount(r.spend)
+        )
+        interval = (
+            f"{amount(r.incremental_revenue)} ({amount(r.incremental_revenue_low)} to "
+            f"{amount(r.incremental_revenue_high)})"
+        )
+        roi = "–" if _is_missing(r.roi) else f"{number(r.roi)} ({r.roi_measure})"
+        yield (
+            r.plan,
+            r.owner or "–",
+            f"{r.metric}: {number(r.target_value)} by {r.due_date:%Y-%m-%d}",
+            number(r.actual_value),
+            number(r.expected_value),
+            on_track,
+            count(r.contacted),
+            spend,
+            interval,
+            amount(r.cost_per_incremental_customer),
+            roi,
+        )
+
+
+def _responses_table(responses: pd.DataFrame) -> str:
+    return _table(
+        [
+            "campaign",
+            "wave",
+            "group",
+            "people",
+            "bought",
+            "rate",
+            "median days",
+            "revenue per head",
+            "used the coupon",
+        ],
+        (
+            (
+                r.campaign,
+                f"{r.export_date:%Y-%m-%d}" + ("" if r.is_complete else " (open)"),
+                r.group_name,
+                count(r.people),
+                count(r.responders),
+                percent(r.response_rate),
+                number(r.median_days_to_respond, 0),
+                amount(r.revenue_per_head),
+                count(r.coupon_users),
+            )
+            for r in responses.itertuples()
+        ),
+        [False, False, False, True, True, True, True, True, True],
+    )
+
+
+def _recommendations_part(plans: PlansData) -> str:
+    run = plans.recommendation_run
+    parts = ["<h3>Cross-selling recommendations</h3>"]
+    if run is None or _is_missing(run.get("hit_rate")):
+        parts.append(
+            _empty(
+                "The recommendations could not be measured on a holdout this day (the history "
+                "is shorter than `recommendations.holdout_days`, or nobody bought in it)."
+            )
+        )
+    else:
+        verdict = "better than" if run["beats_baseline"] else "no better than (use the bestsellers)"
+        parts.append(
+            f'<p class="callout">On the last {count(_holdout_days(run))} days, '
+            f"{percent(run['hit_rate'])} of the {count(run['customers_measured'])} customers "
+            f"measured bought one of their {count(run['top_k'])} recommended subcategories, "
+            f"against {percent(run['baseline_hit_rate'])} for the most popular ones: "
+            f"{escape(verdict)} the popularity baseline.</p>"
+        )
+    if plans.recommendations.empty:
+        parts.append(_empty("No segment has a recommendation shared by enough customers."))
+    else:
+        parts.append(
+            _table(
+                ["RFM segment", "category", "subcategory", "customers", "share of the segment"],
+                (
+                    (
+                        r.rfm_segment,
+                        r.category,
+                        r.subcategory,
+                        count(r.customers),
+                        percent(r.segment_share),
+                    )
+                    for r in plans.recommendations.itertuples()
+                ),
+                [False, False, False, True, True],
+            )
+        )
+        parts.append(
+            f'<p class="note">The first recommendation of each customer, the '
+            f"{TOP_RECOMMENDATIONS} most frequent per segment, shown when at least "
+            f"{plans.min_group_size} customers got it.</p>"
+        )
+    return "".join(parts)
+
+
+def _holdout_days(run: dict[str, Any]) -> int:
+    """The holdout's length in days, from its first day to the as-of day."""
+    return (pd.Timestamp(run["as_of_date"]) - pd.Timestamp(run["holdout_start_date"])).days + 1
+
+
+def _plans_section(data: ReportData, charts: dict[str, Chart]) -> str:
+    plans = data.plans
+    parts = []
+    if plans is None or plans.progress.empty:
+        parts.append(_empty(f"No plan was followed as of {data.as_of} (`plans` in loyalty.yml)."))
+    else:
+        if "plans" in charts:
+            parts.append(_figure(charts["plans"]))
+        parts.append(
+            _table(
+                [
+                    "plan",
+                    "owner",
+                    "objective",
+                    "actual",
+                    "expected today",
+                    "",
+                    "contacted",
+                    "spend",
+                    "incremental revenue (95 % interval)",
+                    "cost per incremental customer",
+                    "return on spend",
+                ],
+                _plan_rows(plans.today),
+                [False, False, False, True, True, False, True, True, True, True, True],
+            )
+        )
+    if plans is not None and not plans.responses.empty:
+        parts.append("<h3>Responses to the campaigns</h3>")
+        parts.append(_responses_table(plans.responses))
+    if plans is not None:
+        parts.append(_recommendations_part(plans))
+    return _section(
+        "plans",
+        "Plans",
+        "Each plan's objective against where a straight line from its baseline says it should "
+        "be, what it spent, and what it earned against its control group; how each campaign "
+        "wave responded; and what to cross-sell to each segment.",
+        "".join(parts),
+    )
+
+
 SECTIONS: tuple[tuple[str, str, Callable[[ReportData, dict[str, Chart]], str]], ...] = (
     ("kpis", "KPIs", _kpi_section),
     ("segments", "Segments", _segments_section),
@@ -503,6 +656,7 @@ SECTIONS: tuple[tuple[str, str, Callable[[ReportData, dict[str, Chart]], str]], 
     ("clv", "CLV", _clv_section),
     ("quality", "Data quality", _quality_section),
     ("exports", "Exports", _exports_section),
+    ("plans", "Plans", _plans_section),
 )
 
 STYLE = """

@@ -295,6 +295,7 @@ def build_small_warehouse(folder: Path, seed: int = 7) -> SmallWarehouse:
               union all select 'win_back', range from range(8))""",
         [AS_OF],
     )
+    _plans_tables(con, rfm)
     con.close()
     reports_dir = folder / "reports"
     plots = reports_dir / "clv" / AS_OF.isoformat()
@@ -309,6 +310,83 @@ def build_small_warehouse(folder: Path, seed: int = 7) -> SmallWarehouse:
         clv=clv,
         quarantine=quarantine,
         export_log=export_log,
+    )
+
+
+PLAN_DAYS = (PREVIOUS, AS_OF, LATER)
+
+
+def _plans_tables(con: duckdb.DuckDBPyConnection, rfm: pd.DataFrame) -> None:
+    """Two plans followed on each day, one wave's responses, and recommendations: one subcategory
+    recommended first to most customers of each segment, another to a group too small to show."""
+    progress = pd.DataFrame(
+        [
+            {
+                "as_of_date": day,
+                "plan": plan,
+                "segment": segment,
+                "owner": "CRM lead",
+                "channel": "email",
+                "metric": metric,
+                "baseline_date": PREVIOUS,
+                "due_date": LATER,
+                "baseline_value": 100.0,
+                "target_value": 160.0,
+                "expected_value": 100.0 + 60.0 * i / 2,
+                "actual_value": actual,
+                "gap": actual - (100.0 + 60.0 * i / 2),
+                "is_on_track": actual >= 100.0 + 60.0 * i / 2,
+                "contacted": 40 if segment else None,
+                "spend": 12.5 * (i + 1),
+                "budget_total": 100.0,
+                "currency": "EUR",
+                "incremental_buyers": 3.0 if segment else None,
+                "incremental_revenue": 345.0 if segment else None,
+                "incremental_revenue_low": 120.0 if segment else None,
+                "incremental_revenue_high": 570.0 if segment else None,
+                "cost_per_incremental_customer": 8.33 if segment else None,
+                "roi": 13.8 if segment else None,
+                "roi_measure": "revenue",
+            }
+            for i, day in enumerate(PLAN_DAYS)
+            for plan, segment, metric, actual in (
+                ("grow_champions", "champions", "customers", (100.0, 137.0, 999.0)[i]),
+                ("win_back_gold", None, "reactivated", (100.0, 104.0, 999.0)[i]),
+            )
+        ]
+    )
+    con.register("progress", progress)
+    con.execute("insert into analytics.plan_progress by name select * from progress")
+    con.execute(
+        """insert into analytics.customer_campaign_responses
+            (as_of_date, campaign, export_date, window_end_date, is_complete, customer_key,
+             is_control, has_responded, days_to_respond, orders, revenue, used_coupon)
+        select ?, 'champions', ?, ?, true, 'ck_' || lpad(cast(i as varchar), 3, '0'),
+            i % 10 = 0, i % 3 = 0, case when i % 3 = 0 then i % 7 end, 1, 20.0, i % 6 = 0
+        from range(40) as t(i)""",
+        [AS_OF, PREVIOUS, AS_OF],
+    )
+    history = rfm.assign(lifecycle_stage="active")[
+        ["as_of_date", "customer_key", "rfm_segment", "value_tier", "lifecycle_stage"]
+    ]
+    con.register("history", history)
+    con.execute("create table analytics.customer_segment_history as select * from history")
+    con.execute(
+        """create table analytics.customer_recommendations as
+        select as_of_date, customer_key, 1 as recommendation_rank,
+            case when row_number() over (order by customer_key) <= 3 then 'Óptica'
+                 else 'Higiene' end as category,
+            case when row_number() over (order by customer_key) <= 3 then 'Gafas de sol'
+                 else 'Higiene bucal' end as subcategory,
+            1.0 as score, 'P1' as sku, 'Pasta' as product_name
+        from history"""
+    )
+    con.execute(
+        """create table analytics.recommendation_runs as
+        select ? as as_of_date, date '2024-12-20' as holdout_start_date, 3 as top_k,
+            120 as customers_measured, 0.62 as hit_rate, 0.29 as precision_at_k,
+            0.58 as baseline_hit_rate, 0.27 as baseline_precision_at_k, true as beats_baseline""",
+        [AS_OF],
     )
 
 

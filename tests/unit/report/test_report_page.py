@@ -37,6 +37,7 @@ ALL_CHARTS = {
     "clv_tracking",
     "quarantine",
     "exports",
+    "plans",
 }
 HEADINGS = (
     "Headline KPIs and their trend",
@@ -47,6 +48,7 @@ HEADINGS = (
     "Customer lifetime value",
     "Data quality",
     "Exports",
+    "Plans",
 )
 
 
@@ -103,6 +105,27 @@ def test_the_numbers_on_the_page_are_the_days(report):
     # (2 people) and its leavers file (1).
     cells = '<td>champions</td><td>klaviyo</td><td class="num">4</td><td class="num">42</td>'
     assert cells + '<td class="num">2</td><td class="num">1</td>' in html
+
+
+def test_the_plans_show_the_days_progress_responses_and_recommendations(report):
+    html = report.html
+    plans = report.data.plans
+    # The chart follows each plan up to the day, never a later one (999 on LATER).
+    assert sorted(plans.progress["as_of_date"].astype(str).unique()) == ["2025-02-28", "2025-03-20"]
+    assert "999.00" not in html
+    # grow_champions is ahead of its line (137 against 130), win_back_gold behind (104).
+    assert re.search(
+        r"<td>grow_champions</td>.*?<td class=\"num\">137.00</td>"
+        r"<td class=\"num\">130.00</td><td>on track</td>",
+        html,
+    )
+    assert re.search(r"<td>win_back_gold</td>.*?<td>behind</td>", html)
+    assert "345.00 (120.00 to 570.00)" in html and "13.80 (revenue)" in html
+    # Responses: 40 people, 4 held out; treated 36 of whom 12 bought (every third, not tenth).
+    assert re.search(r"<td>treated</td><td class=\"num\">36</td><td class=\"num\">12</td>", html)
+    # Recommendations: the group of 3 is under the minimum group size, so only hygiene shows.
+    assert "Higiene bucal" in html and "Gafas de sol" not in html
+    assert "62.0 %" in html and "better than the popularity baseline" in html
 
 
 def test_the_same_day_renders_the_same_bytes(report, warehouse: SmallWarehouse):
