@@ -45,43 +45,57 @@ exports:
     champions: {{rfm_segment: [Champions]}}
     win_back: {{lifecycle_stage: [at_risk, lapsed]}}
     gold_high_value: {{value_tier: [gold], clv_min: 100}}
+    gold_lapsing: {{value_tier: [gold], lifecycle_stage: [at_risk, lapsed]}}
+    store_loyal: {{rfm_segment: [Loyal, Champions], where: "channels_used = 'store'"}}
 # Plans (docs/marketing.md): for whom, what for, who answers for it, what it may spend, how.
 plans:
   grow_champions:
     description: Keep Champions buying and grow their number through the winter season.
     targets: {{segment: champions}}
-    objective: {{metric: customers, target: 3300, baseline_date: 2025-12-01, due_date: 2026-03-31}}
+    objective: {{metric: customers, target: 3300, baseline_date: 2025-06-30, due_date: 2026-03-31}}
     owner: CRM lead
     budget: {{total: 600, per_contact: 0.01}}
-    period: {{start: 2025-12-01, end: 2026-03-31}}
+    period: {{start: 2025-06-30, end: 2026-03-31}}
     channel: email
     actions:
       - {{kind: communication, description: "Monthly health and beauty tips, first to hear of new ranges"}}
       - {{kind: service, description: "Free skin analysis by appointment in store"}}
   win_back_gold:
     description: Bring back gold customers whose visits have slowed or stopped.
-    targets: {{value_tier: [gold], lifecycle_stage: [at_risk, lapsed]}}
-    objective: {{metric: reactivated, target: 120, baseline_date: 2025-12-01, due_date: 2026-01-31}}
+    targets: {{segment: gold_lapsing}}
+    objective: {{metric: reactivated, target: 200, baseline_date: 2025-06-30, due_date: 2025-12-31}}
     owner: Store operations manager
     budget: {{total: 2500, per_contact: 0.02}}
-    period: {{start: 2025-12-01, end: 2026-01-31}}
+    period: {{start: 2025-06-30, end: 2025-12-31}}
     channel: email
     actions:
       - {{kind: communication, description: "We miss you, with the customer's usual categories"}}
       - {{kind: promotion, coupon: VUELVE15, description: "15% off the next basket for 30 days"}}
   cross_sell_store_loyal:
     description: Introduce dermocosmetics to loyal customers who only buy in store.
-    targets: {{rfm_segment: [Loyal, Champions], where: "channels_used = 'store'"}}
-    objective: {{metric: revenue, target: 250000, baseline_date: 2025-12-01, due_date: 2026-02-28}}
+    targets: {{segment: store_loyal}}
+    objective: {{metric: revenue, target: 300000, baseline_date: 2025-06-30, due_date: 2026-02-28}}
     owner: Category manager, dermocosmetics
     budget: {{total: 1800}}
-    period: {{start: 2025-12-01, end: 2026-02-28}}
+    period: {{start: 2025-06-30, end: 2026-02-28}}
     channel: email
     actions:
       - {{kind: product, description: "Dermocosmetics samples with every basket over 20 EUR"}}
       - {{kind: promotion, coupon: DERMO10, description: "10% off a first dermocosmetics product"}}
 """
 DEMO_START, DEMO_END = date(2024, 1, 1), date(2025, 12, 31)
+DEMO_HISTORY_MONTHS = 6
+
+
+def demo_history() -> tuple[date, ...]:
+    """The last days of the DEMO_HISTORY_MONTHS months before DEMO_END's."""
+    first_of_month = DEMO_END.replace(day=1)
+    ends = []
+    for _ in range(DEMO_HISTORY_MONTHS):
+        end = first_of_month - timedelta(days=1)
+        ends.append(end)
+        first_of_month = end.replace(day=1)
+    return tuple(reversed(ends))
 
 
 class IsoDate(click.ParamType):
@@ -425,10 +439,10 @@ def demo(config: str, customers: int, seed: int) -> None:
             settings.landing_path, customers, DEMO_START, DEMO_END, seed, 0.0, generated_before
         )
         marker.write_text(wanted, encoding="utf-8")
-    # The analytics (and segment files) of a day one campaign window earlier too, so that the
-    # report shows who moved between segments and how that day's files did against control.
-    window = timedelta(days=settings.exports.campaign_window_days)
-    _run(settings, DEMO_START, DEMO_END, history=(DEMO_END - window,))
+    # The six month-ends before the last day run as the nights they would have been, so that
+    # the first report shows trends, who moved between segments, how each month's files did
+    # against control and how the plans advanced since their baseline (the first of them).
+    _run(settings, DEMO_START, DEMO_END, history=demo_history())
     click.echo(f"Landing files: {settings.landing_path}")
     click.echo(f"Exports: {settings.resolve(settings.exports_dir)}")
     reports = settings.resolve(settings.reports_dir)
