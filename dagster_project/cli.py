@@ -36,7 +36,7 @@ publish_dir: data/publish
 clv: {{model: bgnbd, time_unit: W, holdout_days: 91}}
 privacy:
   demo: true                    # synthetic people: the documented demo key is allowed
-  sensitive_categories: [Salud sexual]   # as private as prescriptions: never recommended
+  sensitive_categories: [Salud sexual]   # treated as prescriptions are
 exports:
   tools: [mailchimp, klaviyo, brevo, hubspot, generic]
   control_share: 0.1

@@ -79,14 +79,25 @@
 {%- endmacro %}
 
 
-{#- True for a category that is health data by name: one of privacy.sensitive_categories, or the
-    unknown category of products outside the catalogue (which could be anything, a prescription
-    too). Categories holding a prescription product are found in dim_products, not here. -#}
-{% macro is_named_health_category(column) -%}
-    {%- set names = ['Unknown'] + var('sensitive_categories') -%}
+{#- True for a category listed in privacy.sensitive_categories: as revealing of health as a
+    prescription (false for every category when none is listed). -#}
+{% macro is_sensitive_category(column) -%}
+    {%- set names = var('sensitive_categories') -%}
+    {%- if names | length == 0 -%}
+    false
+    {%- else -%}
     {{ column }} in (
         {%- for name in names -%}
         '{{ dbt.escape_single_quotes(name) }}'{{ ', ' if not loop.last }}
         {%- endfor -%}
     )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- True for a category that is health data by name: a sensitive category, or the unknown
+    category of products outside the catalogue (which could be anything, a prescription too).
+    Categories holding a prescription product are found in dim_products, not here. -#}
+{% macro is_named_health_category(column) -%}
+    ({{ column }} = 'Unknown' or {{ loyalty.is_sensitive_category(column) }})
 {%- endmacro %}

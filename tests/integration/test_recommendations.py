@@ -293,3 +293,36 @@ def test_no_health_category_goes_in_or_comes_out(warehouse):
         assert len(categories) >= 4, table
         assert not categories & {MIXED, SENSITIVE, PRESCRIPTION, "Unknown"}, table
     assert skus == 0
+
+
+def test_a_sensitive_category_drives_no_value_and_no_profile(warehouse):
+    """privacy.sensitive_categories is treated as prescriptions are: its lines are no part of a
+    purchase's value (so of RFM, tiers, CLV or deal sensitivity), nor of a segment profile."""
+    with warehouse.connect() as con:
+        lines = _model(
+            con,
+            f"""select customer_key, transaction_id, category, is_prescription,
+                cast(line_amount as double) as line_amount
+            from marts.fct_transaction_lines
+            where customer_key is not null and order_date <= date '{END}'
+              and event_date <= date '{END}'""",
+        )
+        purchases = _model(
+            con,
+            "select transaction_id, cast(purchase_amount as double) as purchase_amount "
+            "from analytics.customer_purchases",
+        )
+        profiles = _model(
+            con,
+            "select top_category_1, top_category_2, top_category_3 from analytics.segment_profiles",
+        )
+    counted = lines.assign(
+        counted=lines.line_amount.where(~lines.is_prescription & (lines.category != SENSITIVE), 0)
+    )
+    want = counted.groupby("transaction_id").counted.sum().round(2)
+    want = want[want > 0]
+    got = purchases.set_index("transaction_id").purchase_amount.round(2)
+    assert (lines.category == SENSITIVE).sum() > 20  # the chain sells it
+    assert got.sort_index().equals(want.sort_index().rename("purchase_amount"))
+    named = set(profiles.stack().dropna())
+    assert named and SENSITIVE not in named and PRESCRIPTION not in named

@@ -3,7 +3,7 @@ response and plan progress all count.
 
 `PURCHASES_CTES` follows a CTE `members` (one `customer_key` per row) and gives `purchases`: per
 member with an order placed after `$after` and by `$through`, the orders, their revenue (the
-non-prescription lines, net of the returns made by `$through`: a return made later is not known
+lines that are not health data, `is_sensitive`, net of the returns made by `$through`: a return made later is not known
 on that day, so a backfill of the day sees what the day saw), the first purchase day, and whether
 an order carried one of `$coupons` (upper case; Shopify gives an order's codes comma-separated).
 """
@@ -14,7 +14,7 @@ orders as (
         customer_key,
         transaction_id,
         cast(min(ordered_at) as date) as order_date,
-        sum(case when not is_prescription then line_amount end) as revenue,
+        sum(case when not is_sensitive then line_amount end) as revenue,
         bool_or(
             coupon_code is not null and list_has_any(
                 list_transform(string_split(coupon_code, ','), lambda c: upper(trim(c))), $coupons

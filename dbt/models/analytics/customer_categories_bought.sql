@@ -84,7 +84,7 @@ final as (
         on lines.category = health_categories.category
     where lines.customer_key is not null
         and lines.line_type = 'sale'
-        and not lines.is_prescription
+        and not lines.is_sensitive
         and health_categories.category is null
         and not {{ loyalty.is_named_health_category('lines.category') }}
         and lines.event_date <= {{ loyalty.as_of_date() }}

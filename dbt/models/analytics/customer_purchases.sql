@@ -3,8 +3,9 @@
 {#-
     The purchases analytics see as of the day: one row per order placed by a known customer on or
     before as_of_date, valued at what had not been returned or refunded by the end of that day,
-    prescription lines left out (they never drive a segment, tier or value model). An order whose
-    value so counted is not positive (only prescription items, returned in full) is no purchase;
+    its health lines left out (prescriptions and privacy.sensitive_categories: is_sensitive; they
+    never drive a segment, tier or value model). An order whose value so counted is not positive
+    (only health items, returned in full) is no purchase;
     a source that gives no amounts at all counts every order, valued null.
     A working table: it holds the purchases as of the last day computed (the CLV asset reads it
     for its holdout check); the day's results are kept in the tables built from it.
@@ -35,12 +36,12 @@ orders as (
         transaction_id,
         order_date,
         channel,
-        sum(case when is_prescription then 0 else line_amount end) as purchase_amount,
+        sum(case when is_sensitive then 0 else line_amount end) as purchase_amount,
         sum(line_amount) as net_amount,
         -- A deal: a coupon or a discount on a line analytics see (prescriptions never have one).
         max(
             case
-                when not is_prescription and (discount_amount > 0 or coupon_code is not null)
+                when not is_sensitive and (discount_amount > 0 or coupon_code is not null)
                     then 1
                 else 0
             end

@@ -2,7 +2,8 @@
     Who is in each group, for marketing: one row per as_of_date, group_type (rfm_segment,
     value_tier, lifecycle_stage) and group_name, with fixed columns (no JSON, no arrays): size,
     revenue share, average CLV, shares of age bands, marital status and channel mix, the top 3
-    postal areas and the top 3 product categories by spend (prescription categories left out),
+    postal areas and the top 3 product categories by spend (health lines left out: prescriptions
+    and privacy.sensitive_categories),
     and the typical basket. Aggregates only, and no value that describes fewer than
     var('profile_min_group_size') customers (docs/analytics.md says what is guaranteed):
     - a group smaller than that has no row;
@@ -274,7 +275,7 @@ customer_categories as (
     from purchases
     inner join lines
         on purchases.transaction_id = lines.transaction_id
-    where not coalesce(lines.is_prescription, false)
+    where not coalesce(lines.is_sensitive, false)
         and lines.line_amount is not null
     group by purchases.customer_key, coalesce(lines.category, 'Unknown')
 

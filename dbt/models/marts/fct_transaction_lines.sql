@@ -37,6 +37,11 @@ final as (
 
         ---------- booleans
         coalesce(products.is_prescription, false) as is_prescription,
+        -- Health data: a prescription, or a product of a category listed in
+        -- privacy.sensitive_categories. Analytics and marketing leave these lines out.
+        coalesce(products.is_prescription, false)
+        or {{ loyalty.is_sensitive_category("coalesce(products.category, 'Unknown')") }}
+            as is_sensitive,
 
         ---------- dates and timestamps
         transaction_lines.ordered_at,
