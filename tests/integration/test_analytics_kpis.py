@@ -410,6 +410,28 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
                 assert share == pytest.approx(expected[band], abs=1e-12), (group_type, name, band)
     assert hidden_somewhere > 0  # the data has small cells: the rule is exercised
 
+    # Where each RFM segment is in its life cycle: its stage mix, hidden by the same rule, and
+    # its buyers' tenure so far (first to last purchase).
+    purchases = purchases_as_of(lines, END)
+    per_buyer = purchases.groupby("customer_key").order_date.agg(["min", "max"])
+    tenure = (per_buyer["max"] - per_buyer["min"]).dt.days
+    for name in history.rfm_segment.dropna().unique():
+        if ("rfm_segment", name) not in shown:
+            continue
+        members = history[history.rfm_segment == name]
+        counts = members.lifecycle_stage.value_counts().reindex(STAGES, fill_value=0)
+        expected = expected_shares(counts, len(members))
+        ours = profiles.loc[("rfm_segment", name)]
+        for stage in STAGES:
+            share = ours[f"stage_{stage}_share"]
+            if expected[stage] is None:
+                assert pd.isna(share), (name, stage)
+            else:
+                assert share == pytest.approx(expected[stage], abs=1e-12), (name, stage)
+        assert float(ours["average_tenure_days"]) == pytest.approx(
+            tenure[tenure.index.isin(members.customer_key)].mean(), abs=1e-9
+        )
+
     # The gold tier's typical basket and top category (one that enough of them bought).
     gold = history[history.value_tier == "gold"]
     ours = profiles.loc[("value_tier", "gold")]
@@ -434,6 +456,7 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
 
 
 AGE_BANDS = ["under_25", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"]
+STAGES = ["prospect", "new", "active", "reactivated", "at_risk", "lapsed", "lost"]
 
 
 def expected_shares(counts: pd.Series, size: int) -> dict[str, float | None]:

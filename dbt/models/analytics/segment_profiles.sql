@@ -16,6 +16,10 @@
     - revenue, orders and basket values are null when fewer than min people of the group bought,
       the average CLV when fewer than min have one.
 
+    Where each group is in its life cycle: the shares of its customers in each lifecycle stage
+    (the phase each RFM segment and tier is in), and the average tenure of its buyers so far
+    (days from the first purchase to the last).
+
     Age is the age reached in the year of as_of_date (dim_customers keeps the birth year only).
     Revenue, channels, baskets and categories are the purchases as seen on as_of_date
     (customer_purchases); prospects have none, so those columns are null or 0 for them.
@@ -25,11 +29,13 @@
 {%- set age_bands = ['under_25', '25_34', '35_44', '45_54', '55_64', '65_plus', 'unknown'] -%}
 {%- set marital_statuses = ['single', 'married', 'divorced', 'widowed', 'unknown'] -%}
 {%- set channel_mixes = [('store_only', 'store'), ('online_only', 'online'), ('both', 'both')] -%}
+{%- set stages = ['prospect', 'new', 'active', 'reactivated', 'at_risk', 'lapsed', 'lost'] -%}
 {#- Each set of shares that adds up to the whole group: its name, count columns, denominator. -#}
 {%- set partitions = [
     ('age', 'age_', age_bands, 'customers'),
     ('marital', 'marital_', marital_statuses, 'customers'),
     ('channel', 'channel_', channel_mixes | map('first') | list, 'buyers'),
+    ('stage', 'stage_', stages, 'customers'),
 ] -%}
 
 with
@@ -105,6 +111,9 @@ customer_facts as (
         -- A prospect has bought nothing; a buyer from a source without amounts has no value.
         case when rfm.customer_key is null then 0 else rfm.total_net_amount end as revenue_amount,
         rfm.channels_used,
+        -- Tenure so far: from the first purchase to the last (0 for a single purchase day).
+        rfm.recency_days as tenure_days,
+        history.lifecycle_stage,
         coalesce(customers.postal_area, 'unknown') as postal_area,
         case
             when customers.marital_status in ('single', 'married', 'divorced', 'widowed')
@@ -164,6 +173,7 @@ group_facts as (
         count(banded_customers.predicted_clv_amount) as clv_customers,
         sum(banded_customers.predicted_clv_amount) as predicted_clv_amount,
         count(banded_customers.channels_used) as buyers,
+        avg(banded_customers.tenure_days) as average_tenure_days,
         {%- for band in age_bands %}
         sum(case when banded_customers.age_band = '{{ band }}' then 1 else 0 end) as age_{{ band }}_customers,
         {%- endfor %}
@@ -171,7 +181,10 @@ group_facts as (
         sum(case when banded_customers.marital_status = '{{ status }}' then 1 else 0 end) as marital_{{ status }}_customers,
         {%- endfor %}
         {%- for name, value in channel_mixes %}
-        sum(case when banded_customers.channels_used = '{{ value }}' then 1 else 0 end) as channel_{{ name }}_customers{{ ',' if not loop.last }}
+        sum(case when banded_customers.channels_used = '{{ value }}' then 1 else 0 end) as channel_{{ name }}_customers,
+        {%- endfor %}
+        {%- for stage in stages %}
+        sum(case when banded_customers.lifecycle_stage = '{{ stage }}' then 1 else 0 end) as stage_{{ stage }}_customers{{ ',' if not loop.last }}
         {%- endfor %}
     from memberships
     inner join banded_customers
@@ -391,7 +404,9 @@ final as (
         case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then baskets.median_order_value_amount end
             as median_order_value_amount,
         case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then baskets.average_order_value_amount end
-            as average_order_value_amount
+            as average_order_value_amount,
+        case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then suppression.average_tenure_days end
+            as average_tenure_days
 
     from suppression
     inner join group_type_sizes
