@@ -28,7 +28,7 @@ def campaign_response(
     """Transaction lines of `members` (`customer_key`, `is_control`), one sale line per order, in
     the columns of marts.fct_transaction_lines the measurement reads (`line_id`,
     `transaction_id`, `customer_key`, `ordered_at`, `order_date`, `event_at`, `event_date`,
-    `line_amount`, `is_prescription`, `coupon_code`: none here)."""
+    `line_amount`, `is_prescription` and `is_sensitive`, `coupon_code`: none here)."""
     rng = np.random.default_rng(seed)
     n = len(members)
     treated = ~members["is_control"].to_numpy(dtype=bool)
@@ -67,6 +67,7 @@ def campaign_response(
     purchases["event_at"] = purchases["ordered_at"]
     purchases["event_date"] = purchases["order_date"]
     purchases["is_prescription"] = False
+    purchases["is_sensitive"] = False
     purchases["coupon_code"] = pd.Series([None] * len(purchases), dtype="object")
     purchases.insert(0, "transaction_id", [f"T{i}" for i in range(len(purchases))])
     purchases.insert(0, "line_id", purchases["transaction_id"] + ":1")

@@ -39,6 +39,7 @@ def line(customer, transaction, day, amount, *, coupon=None, prescription=False,
         "ordered_at": at,
         "event_date": (returned or at).date(),
         "is_prescription": prescription,
+        "is_sensitive": prescription,
         "line_amount": amount,
         "coupon_code": coupon,
     }

@@ -99,7 +99,12 @@ def test_returns_count_by_the_day_they_were_made_and_prescriptions_not_at_all(co
         "select min(customer_key) from analytics.campaign_members where not is_control"
     ).fetchall()[0]
     in_window = pd.Timestamp(EXPORT_DAY + timedelta(days=3)) + pd.Timedelta(hours=10)
-    line = {"customer_key": treated, "transaction_id": "R1", "is_prescription": False}
+    line = {
+        "customer_key": treated,
+        "transaction_id": "R1",
+        "is_prescription": False,
+        "is_sensitive": False,
+    }
     add_lines(
         con,
         [
@@ -110,7 +115,8 @@ def test_returns_count_by_the_day_they_were_made_and_prescriptions_not_at_all(co
              "event_at": pd.Timestamp(window_end + timedelta(days=5))},
             # ...and a prescription bought in the window, which no result may count.
             {**line, "transaction_id": "P1", "line_id": "P1:1", "line_amount": 55.0,
-             "ordered_at": in_window, "event_at": in_window, "is_prescription": True},
+             "ordered_at": in_window, "event_at": in_window, "is_prescription": True,
+             "is_sensitive": True},
         ],
     )  # fmt: skip
     added = {
