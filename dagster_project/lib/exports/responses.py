@@ -2,21 +2,23 @@
 when first, how much, and did they use the coupon of a plan that targets the segment.
 
 A wave is one export day of one segment (`analytics.campaign_members`, treated and control
-alike). Its rows are measured on each day D its window is open on (the export day < D <= the
-export day + window) and replaced each time, so the table holds one row per customer and wave:
-the latest measurement, final (`is_complete`) once the window has closed. A backfill of an
+alike). Its rows are measured on each day D that measures it (`waves.py`: its window is open on
+D or closes on D, or it closed unmeasured since the last day computed) and replaced each time,
+so the table holds one row per customer and wave: the latest measurement, final
+(`is_complete`) once the window has closed. A backfill of an
 earlier day leaves a wave measured later as it is. Purchases are the same as the campaign
 results' (lib/exports/purchases.py).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pandas as pd
 
 from dagster_project.lib.exports.purchases import PURCHASES_CTES
+from dagster_project.lib.exports.waves import waves_to_measure
 from dagster_project.lib.tables import CUSTOMER_CAMPAIGN_RESPONSES
 from dagster_project.lib.warehouse import replace_rows
 
@@ -70,18 +72,13 @@ def record_responses(
     as_of: date,
     window_days: int,
 ) -> int:
-    """Measure every wave whose window is open on `as_of` (or closes on it) and replace its rows
-    of analytics.customer_campaign_responses; the rows written."""
-    first_export = as_of - timedelta(days=window_days)
+    """Measure every wave `as_of` measures (`waves.py`) and replace its rows of
+    analytics.customer_campaign_responses; the rows written."""
     written = 0
     for campaign, coupons in coupons_by_campaign.items():
-        waves = con.execute(
-            "select distinct as_of_date from analytics.campaign_members "
-            "where campaign = $campaign and as_of_date >= $first and as_of_date < $as_of "
-            "order by as_of_date",
-            {"campaign": campaign, "first": first_export, "as_of": as_of},
-        ).fetchall()
-        for (export_date,) in waves:
+        waves = waves_to_measure(con, campaign, as_of, window_days, CUSTOMER_CAMPAIGN_RESPONSES)
+        for wave in waves:
+            export_date = wave.export_date
             (measured_later,) = con.execute(
                 f"select count(*) from {CUSTOMER_CAMPAIGN_RESPONSES.qualified} "
                 "where campaign = $campaign and export_date = $export_date and as_of_date > $as_of",
@@ -89,12 +86,13 @@ def record_responses(
             ).fetchall()[0]
             if measured_later:
                 continue
-            rows = wave_responses(con, campaign, export_date, as_of, coupons).assign(
+            rows = wave_responses(con, campaign, export_date, wave.measured_through, coupons)
+            rows = rows.assign(
                 as_of_date=as_of,
                 campaign=campaign,
                 export_date=export_date,
-                window_end_date=export_date + timedelta(days=window_days),
-                is_complete=export_date == first_export,
+                window_end_date=wave.window_end,
+                is_complete=wave.is_complete,
             )
             replace_rows(
                 con,

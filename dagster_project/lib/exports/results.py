@@ -1,22 +1,25 @@
 """Campaign results: each export day's treated group against its control group, once the
 measurement window after it has passed.
 
-On day D every wave whose measurement window (`window_days` after its export day) is open on D,
-or closes on D, is measured: per group, its members' purchases placed after the export day and
-by D (non-prescription value, net of the returns made by D), summed in SQL to sufficient
-statistics; the lift and its intervals come from `lift.py`. One row per campaign and export day
-as of D: `is_complete` once the window has closed (the wave's final result, the row of the day it
-closes), a result so far before; a backfill of D computes the same rows again.
+On day D every wave that D measures (`waves.py`: its window is open on D or closes on D, or it
+closed unmeasured since the last day computed) is measured: per group, its members' purchases
+placed after the export day and by the day measured through (value without health lines, net of
+the returns made by then), summed in SQL to sufficient statistics; the lift and its intervals
+come from `lift.py`. One row per campaign and export day as of D: `is_complete` once the window
+has closed (the wave's final result), a result so far before; a backfill of D computes the same
+rows again.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 
 from dagster_project.lib.exports.lift import GroupStats, Lift, lift_from_stats
 from dagster_project.lib.exports.purchases import PURCHASES_CTES
+from dagster_project.lib.exports.waves import waves_to_measure
+from dagster_project.lib.tables import CAMPAIGN_RESULTS
 
 WAVE_STATS_SQL = f"""
 with
@@ -59,31 +62,21 @@ def wave_lift(
 def results_for_day(
     con: duckdb.DuckDBPyConnection, campaigns: list[str], as_of: date, window_days: int
 ) -> list[dict]:
-    """The result rows as of `as_of`: each wave of each campaign whose window is open on that
-    day (measured so far, `is_complete` false) or closes on it (`is_complete` true)."""
-    first_export = as_of - timedelta(days=window_days)
+    """The result rows as of `as_of`: each wave D measures (`waves.py`), so far
+    (`is_complete` false) or final."""
     rows = []
     for campaign in campaigns:
-        export_days = [
-            day
-            for (day,) in con.execute(
-                "select distinct as_of_date from analytics.campaign_members "
-                "where campaign = $campaign and as_of_date >= $first and as_of_date < $as_of "
-                "order by as_of_date",
-                {"campaign": campaign, "first": first_export, "as_of": as_of},
-            ).fetchall()
-        ]
-        for export_date in export_days:
-            lift = wave_lift(con, campaign, export_date, as_of)
+        for wave in waves_to_measure(con, campaign, as_of, window_days, CAMPAIGN_RESULTS):
+            lift = wave_lift(con, campaign, wave.export_date, wave.measured_through)
             if lift is None:
                 continue
             rows.append(
                 {
                     "as_of_date": as_of,
                     "campaign": campaign,
-                    "export_date": export_date,
-                    "window_end_date": as_of,
-                    "is_complete": export_date == first_export,
+                    "export_date": wave.export_date,
+                    "window_end_date": wave.measured_through,
+                    "is_complete": wave.is_complete,
                     **lift.as_dict(),
                 }
             )

@@ -120,6 +120,21 @@ def test_a_wave_is_measured_while_its_window_is_open_and_kept_once_final(hand_ma
     assert record_responses(hand_made, coupons, CLOSES + timedelta(days=1), WINDOW) == 0
 
 
+def test_a_window_that_closed_between_two_days_computed_is_measured_to_its_end(hand_made):
+    """Month-end days: the wave closed on CLOSES, and the next day computed comes later. Its
+    responses are then final, measured up to the window's end: Eva's purchase on day 40 is no
+    response."""
+    later = CLOSES + timedelta(days=20)
+    assert record_responses(hand_made, {"win_back": ["VUELVE15"]}, later, WINDOW) == 5
+    got = responses(hand_made)
+    assert got.is_complete.all() and (got.as_of_date.dt.date == later).all()
+    assert list(got.has_responded) == [True, False, True, True, False]
+    assert (got.window_end_date.dt.date == CLOSES).all()
+    assert (
+        record_responses(hand_made, {"win_back": ["VUELVE15"]}, later + timedelta(30), WINDOW) == 0
+    )
+
+
 def test_responses_add_up_to_the_waves_campaign_result(tmp_path):
     """Two computations of one wave: the per-customer rows summed give the result's groups."""
     rng = np.random.default_rng(5)
