@@ -28,7 +28,8 @@ from sqlglot import exp
 # Column of the segment base → where it comes from. customer_segment_history is the day's
 # segment, tier and stage; customer_rfm and customer_clv add the purchase summary and the model,
 # customer_deal_sensitivity how much of it was bought on a deal, customer_recommendations what to
-# cross-sell (the first recommendation; never health).
+# cross-sell (the first recommendation; never health), dim_customers who they are (age in the
+# year of the day, marital status, the postal area: the province's two digits).
 SEGMENT_COLUMNS: dict[str, str] = {
     "customer_key": "history.customer_key",
     "rfm_segment": "history.rfm_segment",
@@ -55,6 +56,11 @@ SEGMENT_COLUMNS: dict[str, str] = {
     "deal_profile": "deals.deal_profile",
     "recommended_category": "next_best.category",
     "recommended_subcategory": "next_best.subcategory",
+    "tenure_days": "rfm.recency_days",
+    "birth_year": "person.birth_year",
+    "age": "extract(year from history.as_of_date) - person.birth_year",
+    "marital_status": "person.marital_status",
+    "postal_area": "person.postal_area",
 }
 
 # The analytics table behind each alias of SEGMENT_COLUMNS; all but the history are joined to it
@@ -65,7 +71,10 @@ SEGMENT_TABLES: dict[str, str] = {
     "clv": "analytics.customer_clv",
     "deals": "analytics.customer_deal_sensitivity",
     "next_best": "analytics.customer_recommendations",
+    "person": "marts.dim_customers",
 }
+# Tables of people rather than of days: joined on the customer alone.
+SEGMENT_TABLES_OF_PEOPLE = frozenset({"person"})
 # A table with several rows per customer and day gives the segment base the row whose column
 # (here: the rank) holds the value named.
 SEGMENT_TABLE_ROWS: dict[str, tuple[str, int]] = {"next_best": ("recommendation_rank", 1)}
@@ -73,7 +82,9 @@ _SELECT_LIST = ",\n    ".join(f"{source} as {name}" for name, source in SEGMENT_
 
 
 def _join(alias: str, table: str) -> str:
-    on = f"{alias}.customer_key = history.customer_key and {alias}.as_of_date = history.as_of_date"
+    on = f"{alias}.customer_key = history.customer_key"
+    if alias not in SEGMENT_TABLES_OF_PEOPLE:
+        on += f" and {alias}.as_of_date = history.as_of_date"
     if alias in SEGMENT_TABLE_ROWS:
         column, value = SEGMENT_TABLE_ROWS[alias]
         on += f" and {alias}.{column} = {value}"

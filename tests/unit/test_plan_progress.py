@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from segment_tables import create_segment_tables
 
 from dagster_project.config import settings_from_dict
 from dagster_project.defs.plans.assets import off_track_line, plan_targets
@@ -16,7 +17,6 @@ from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.plans import plan_progress
 from dagster_project.lib.quality import suites, validate_frame
-from dagster_project.lib.segment_rules import SEGMENT_COLUMNS, SEGMENT_TABLE_ROWS, SEGMENT_TABLES
 from dagster_project.lib.synthetic.campaign import campaign_response
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables, replace_rows
@@ -78,20 +78,7 @@ def world(tmp_path_factory):
     history = pd.concat([history, later], ignore_index=True)
     con.register("history", history)
     con.execute("create table analytics.customer_segment_history as select * from history")
-    for alias, table in SEGMENT_TABLES.items():
-        if alias in ("history", "clv"):
-            continue
-        columns = [
-            source.removeprefix(f"{alias}.")
-            for source in SEGMENT_COLUMNS.values()
-            if source.startswith(f"{alias}.")
-        ]
-        if alias in SEGMENT_TABLE_ROWS:  # the row the base takes (the first recommendation)
-            columns.append(SEGMENT_TABLE_ROWS[alias][0])
-        nulls = ", ".join(f"null as {c}" for c in columns)
-        con.execute(
-            f"create table {table} as select as_of_date, customer_key, {nulls} from history"
-        )
+    create_segment_tables(con, "history", "null", skip=("clv",))
     con.execute(
         "create table analytics.customer_lifecycle as "
         "select as_of_date, customer_key, lifecycle_stage from history"

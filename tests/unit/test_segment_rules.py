@@ -10,14 +10,12 @@ from datetime import date
 
 import duckdb
 import pytest
+from segment_tables import create_segment_tables
 
 from dagster_project.config import ConfigError, SegmentRule, settings_from_dict
 from dagster_project.lib.exports import build
 from dagster_project.lib.exports.build import SegmentError, segment_members
 from dagster_project.lib.segment_rules import (
-    SEGMENT_COLUMNS,
-    SEGMENT_TABLE_ROWS,
-    SEGMENT_TABLES,
     checked_condition,
 )
 
@@ -84,21 +82,7 @@ def warehouse():
         "as_of_date, customer_key, rfm_segment, value_tier, lifecycle_stage, predicted_clv, "
         "probability_alive)"
     )
-    for alias, table in SEGMENT_TABLES.items():
-        columns = [
-            source.removeprefix(f"{alias}.")
-            for source in SEGMENT_COLUMNS.values()
-            if source.startswith(f"{alias}.")
-        ]
-        if alias in SEGMENT_TABLE_ROWS:  # the row the base takes (the first recommendation)
-            columns.append(SEGMENT_TABLE_ROWS[alias][0])
-        if alias == "history":
-            continue
-        selected = ", ".join(f"1 as {c}" for c in columns)
-        con.execute(
-            f"create table {table} as select as_of_date, customer_key, {selected} "
-            "from analytics.customer_segment_history"
-        )
+    create_segment_tables(con, "analytics.customer_segment_history", "1")
     con.execute(
         "create table marts.fct_transaction_lines as "
         "select 'bea' as customer_key, 'Recetas' as category, true as is_prescription"
@@ -111,6 +95,22 @@ def test_a_rule_selects_from_the_day_analytics(warehouse):
     rule = SegmentRule(value_tier=["gold", "silver"], where="predicted_clv > 100")
     members = segment_members(warehouse, "vip", rule, date(2025, 3, 31))
     assert members["customer_key"].tolist() == ["ana"]
+
+
+def test_a_rule_can_select_by_age_life_stage_place_and_tenure(warehouse):
+    """Who the customers are (dim_customers: a table of people, joined on the customer alone)
+    and how long they have bought, beside the day's analytics."""
+    warehouse.execute(
+        "create or replace table marts.dim_customers as select * from (values "
+        "('ana', 1950, 'married', '28'), ('bea', 1990, 'married', '28')) "
+        "as t(customer_key, birth_year, marital_status, postal_area)"
+    )
+    rule = SegmentRule(
+        where="age >= 70 and marital_status = 'married' and postal_area = '28' "
+        "and tenure_days >= 1"
+    )
+    members = segment_members(warehouse, "seniors", rule, date(2025, 3, 31))
+    assert members["customer_key"].tolist() == ["ana"]  # 75 in 2025; bea is 35
 
 
 @pytest.mark.parametrize(
