@@ -80,15 +80,16 @@
 
 
 {#- True for a category listed in privacy.sensitive_categories: as revealing of health as a
-    prescription (false for every category when none is listed). -#}
+    prescription (false for every category when none is listed). Compared without case and
+    surrounding spaces, so that "salud sexual " in loyalty.yml protects "Salud sexual". -#}
 {% macro is_sensitive_category(column) -%}
     {%- set names = var('sensitive_categories') -%}
     {%- if names | length == 0 -%}
     false
     {%- else -%}
-    {{ column }} in (
+    lower(trim({{ column }})) in (
         {%- for name in names -%}
-        '{{ dbt.escape_single_quotes(name) }}'{{ ', ' if not loop.last }}
+        '{{ dbt.escape_single_quotes(name | trim | lower) }}'{{ ', ' if not loop.last }}
         {%- endfor -%}
     )
     {%- endif -%}

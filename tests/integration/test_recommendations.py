@@ -11,6 +11,7 @@ and numpy, by the definitions in docs/analytics.md, never by reading the models 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ from dagster_project.lib.synthetic import generate
 
 START, END = date(2024, 1, 1), date(2025, 6, 30)
 SENSITIVE = "Salud sexual"
+MISSPELT = "Salud sexuall"  # protects nothing: the run must say so
 MIXED = "Óptica"  # gets one prescription product in the delivered catalogue
 PRESCRIPTION = "Medicamentos con receta"
 TOP_K, LOOKBACK, RECENT, HOLDOUT = 3, 365, 90, 91
@@ -37,6 +39,7 @@ TOP_K, LOOKBACK, RECENT, HOLDOUT = 3, 365, 90, 91
 class Warehouse:
     path: Path
     settings: Settings
+    work_dir: Path  # dbt's target/ (run_results.json) is here
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.path), read_only=True)
@@ -64,7 +67,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
             "start_date": START.isoformat(),
             "landing_dir": str(folder / "landing"),
             "warehouse": {"path": str(folder / "warehouse.duckdb")},
-            "privacy": {"sensitive_categories": [SENSITIVE]},
+            # Written as a user might, in another case with spaces; and one with a typo.
+            "privacy": {"sensitive_categories": [f" {SENSITIVE.upper()} ", MISSPELT]},
             "recommendations": {
                 "top_k": TOP_K,
                 "lookback_days": LOOKBACK,
@@ -76,7 +80,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     load_landing(settings, START, END)
     dbt_vars = {**settings_vars(settings), "as_of_date": END.isoformat()}
     duckdb_build(settings.warehouse_path, dbt_vars, folder)
-    yield Warehouse(settings.warehouse_path, settings)
+    yield Warehouse(settings.warehouse_path, settings, folder)
 
 
 # --- the independent computation --------------------------------------------------------------
@@ -326,3 +330,15 @@ def test_a_sensitive_category_drives_no_value_and_no_profile(warehouse):
     assert got.sort_index().equals(want.sort_index().rename("purchase_amount"))
     named = set(profiles.stack().dropna())
     assert named and SENSITIVE not in named and PRESCRIPTION not in named
+
+
+def test_a_sensitive_category_that_names_no_category_is_a_warning(warehouse):
+    """A typo in privacy.sensitive_categories would protect nothing in silence: dbt's test
+    warns, naming it (a warn check in the Dagster run); the one in another case matched."""
+    results = json.loads((warehouse.work_dir / "target" / "run_results.json").read_text())
+    (test,) = [
+        r
+        for r in results["results"]
+        if r["unique_id"].endswith("assert_sensitive_categories_are_in_the_catalogue")
+    ]
+    assert test["status"] == "warn" and test["failures"] == 1
