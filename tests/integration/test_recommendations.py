@@ -138,7 +138,9 @@ def _recommend(bought: pd.DataFrame, cutoff: date) -> pd.DataFrame:
     matrix = incidence.to_numpy(dtype=float)
     buyers = matrix.sum(axis=0)
     confidence = (matrix.T @ matrix) / buyers[:, None]
-    scores = pd.DataFrame(matrix @ confidence, index=incidence.index, columns=incidence.columns)
+    scores = pd.DataFrame(
+        (matrix @ confidence).round(9), index=incidence.index, columns=incidence.columns
+    )
     frame = scores.stack(ITEM, future_stack=True).rename("score").reset_index()
     frame["buyers"] = frame.set_index(ITEM).index.map(
         dict(zip(incidence.columns, buyers, strict=True))

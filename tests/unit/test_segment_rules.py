@@ -106,8 +106,7 @@ def test_a_rule_can_select_by_age_life_stage_place_and_tenure(warehouse):
         "as t(customer_key, birth_year, marital_status, postal_area)"
     )
     rule = SegmentRule(
-        where="age >= 70 and marital_status = 'married' and postal_area = '28' "
-        "and tenure_days >= 1"
+        where="age >= 70 and marital_status = 'married' and postal_area = '28' and tenure_days >= 1"
     )
     members = segment_members(warehouse, "seniors", rule, date(2025, 3, 31))
     assert members["customer_key"].tolist() == ["ana"]  # 75 in 2025; bea is 35

@@ -116,7 +116,9 @@ co_purchase_scores as (
         candidates.category,
         candidates.subcategory,
         candidates.buyer_count,
-        coalesce(sum(confidence.confidence), 0) as score
+        -- Rounded: a sum's last bits depend on the order it is added in, which differs between
+        -- engines and runs; equal scores must tie the same way everywhere.
+        round(coalesce(sum(confidence.confidence), 0), 9) as score
     from candidates
     inner join bought
         on candidates.period = bought.period
