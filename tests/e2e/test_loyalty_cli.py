@@ -129,6 +129,7 @@ REPORT_SECTIONS = [
     "Customer lifetime value",
     "Data quality",
     "Exports",
+    "Plans",
 ]
 # What a 120-day history with no exports configured and one as-of day computed has to show.
 REPORT_CHARTS = {
