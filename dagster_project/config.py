@@ -305,6 +305,35 @@ class RecommendationSettings(Strict):
         return self
 
 
+class MarginSettings(Strict):
+    """The value the business keeps (docs/analytics.md): a VAT rate per category for products
+    the catalogue gives none, and a gross margin per category (a share of the revenue net of VAT)
+    for products it gives no unit cost."""
+
+    vat_rates: dict[str, float] = Field(
+        default_factory=dict, description="category → VAT percentage (e.g. 21)"
+    )
+    category_margins: dict[str, float] = Field(
+        default_factory=dict, description="category → gross margin share of net revenue, 0-1"
+    )
+
+    @field_validator("vat_rates")
+    @classmethod
+    def _percentages(cls, value: dict) -> dict:
+        for category, rate in value.items():
+            if not 0 <= rate < 100:
+                raise ValueError(f"{category!r}: a VAT rate is a percentage from 0 to 100")
+        return value
+
+    @field_validator("category_margins")
+    @classmethod
+    def _shares(cls, value: dict) -> dict:
+        for category, share in value.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"{category!r}: a margin is a share from 0 to 1")
+        return value
+
+
 class ContactsSettings(Strict):
     default_region: str = Field("ES", description="region for phone numbers without +prefix")
 
@@ -399,6 +428,7 @@ class Settings(Strict):
     clv: ClvSettings = ClvSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     recommendations: RecommendationSettings = RecommendationSettings()
+    margins: MarginSettings = MarginSettings()
     contacts: ContactsSettings = ContactsSettings()
     privacy: PrivacySettings = PrivacySettings()
     exports: ExportsSettings = ExportsSettings()

@@ -11,8 +11,9 @@ On day D, for each plan of loyalty.yml (docs/marketing.md, "Following a plan"):
 - for a plan that targets an export segment: the people contacted (treated members of the
   segment's waves exported in the period), the spend so far, and the incremental buyers and
   revenue against the control group (the waves' latest campaign results), with an interval,
-  the cost per incremental customer and the return on the spend. Revenue is VAT included: the
-  return is measured on revenue (`roi_measure`) until the catalogue gives margins.
+  the cost per incremental customer and the return on the spend: on the incremental gross
+  margin when every wave knows it (the catalogue's unit costs or the configured category
+  margins), else on revenue, VAT included (`roi_measure` says which).
 
 Purchases are counted as everywhere else (lib/exports/purchases.py). Metrics that need the
 analytics of a day that was not computed are null, and the plan is then neither on nor off track.
@@ -148,7 +149,7 @@ def _campaign(
     ).fetchall()[0]
     waves = con.execute(
         """select incremental_buyers, incremental_revenue, revenue_per_head_lift_low,
-            revenue_per_head_lift_high, treated
+            revenue_per_head_lift_high, treated, incremental_margin
         from analytics.campaign_results
         where campaign = $segment and export_date between $start and $end and as_of_date <= $day
         qualify as_of_date = max(as_of_date) over (partition by export_date)""",
@@ -161,8 +162,11 @@ def _campaign(
     error = math.sqrt(
         sum(((float(w[3]) - float(w[2])) / 2 / Z_95 * int(w[4])) ** 2 for w in waves if w[2])
     )
+    # The margin only when every wave knows it: a part would pass for the whole.
+    margin_known = bool(waves) and all(w[5] is not None for w in waves)
     return {
         "contacted": int(contacted),
+        "incremental_margin": sum(float(w[5]) for w in waves) if margin_known else None,
         "incremental_buyers": buyers if waves else None,
         "incremental_revenue": revenue if waves else None,
         "incremental_revenue_low": revenue - Z_95 * error if waves else None,
@@ -205,6 +209,9 @@ def plan_progress(
     contacted = campaign.get("contacted")
     spend = spend_so_far(plan, contacted, day)
     revenue, buyers = campaign.get("incremental_revenue"), campaign.get("incremental_buyers")
+    margin = campaign.get("incremental_margin")
+    # The return on what the business keeps when the margin is known, else on revenue.
+    gain, measure = (margin, "margin") if margin is not None else (revenue, "revenue")
     return {
         "as_of_date": day,
         "plan": name,
@@ -228,7 +235,8 @@ def plan_progress(
         "incremental_revenue": revenue,
         "incremental_revenue_low": campaign.get("incremental_revenue_low"),
         "incremental_revenue_high": campaign.get("incremental_revenue_high"),
+        "incremental_margin": margin,
         "cost_per_incremental_customer": spend / buyers if buyers and buyers > 0 else None,
-        "roi": (revenue - spend) / spend if revenue is not None and spend > 0 else None,
-        "roi_measure": "revenue",
+        "roi": (gain - spend) / spend if gain is not None and spend > 0 else None,
+        "roi_measure": measure,
     }

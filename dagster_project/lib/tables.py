@@ -110,6 +110,13 @@ CAMPAIGN_RESULT_COLUMNS: Columns = (
     ("revenue_per_head_lift_high", "DOUBLE"),
     ("incremental_buyers", "DOUBLE"),
     ("incremental_revenue", "DOUBLE"),
+    # The same on gross margin, null unless every purchase in the window has one.
+    ("treated_margin_per_head", "DOUBLE"),
+    ("control_margin_per_head", "DOUBLE"),
+    ("margin_per_head_lift", "DOUBLE"),
+    ("margin_per_head_lift_low", "DOUBLE"),
+    ("margin_per_head_lift_high", "DOUBLE"),
+    ("incremental_margin", "DOUBLE"),
 )
 # Each customer's response to each campaign wave (lib/exports/responses.py): one row per customer
 # and wave, its latest measurement (as_of_date), final once the window has closed.
@@ -126,6 +133,7 @@ CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS: Columns = (
     ("days_to_respond", "INTEGER"),
     ("orders", "BIGINT"),
     ("revenue", "DOUBLE"),
+    ("margin", "DOUBLE"),
     ("used_coupon", "BOOLEAN"),
 )
 # Each plan against its objective and its control group, per as-of day (lib/plans.py).
@@ -152,6 +160,7 @@ PLAN_PROGRESS_COLUMNS: Columns = (
     ("incremental_revenue", "DOUBLE"),
     ("incremental_revenue_low", "DOUBLE"),
     ("incremental_revenue_high", "DOUBLE"),
+    ("incremental_margin", "DOUBLE"),
     ("cost_per_incremental_customer", "DOUBLE"),
     ("roi", "DOUBLE"),
     ("roi_measure", "VARCHAR"),

@@ -48,6 +48,25 @@ def _column_list(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
 
 
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, qualified: str, columns: Iterable[tuple[str, str]]
+) -> None:
+    """Columns a newer version defines, added to a table an older one made (null in the rows
+    already there), so an upgrade needs no reload."""
+    schema, name = qualified.split(".")
+    present = {
+        column
+        for (column,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for column, sql_type in columns:
+        if column not in present:
+            con.execute(f"alter table {qualified} add column {quote_ident(column)} {sql_type}")
+
+
 def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas and every table Python writes, if missing: raw and quarantine (from the
     source registry), and the registry of lib/tables.py (model fits, exports, ops).
@@ -62,6 +81,14 @@ def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"create table if not exists raw.{source.name} ({_column_list(source.raw_columns())})"
         )
+        # A delivered column a newer version reads (derived ones are added and filled at ingest:
+        # lib/sources/load.add_missing_derived_columns).
+        derived = {d.name for d in source.derived}
+        _add_missing_columns(
+            con,
+            f"raw.{source.name}",
+            [column for column in source.raw_columns() if column[0] not in derived],
+        )
     # Shopify order lines and refund lines are quarantined with their order.
     for name in quarantined - {"shopify_order_lines", "shopify_refund_lines"}:
         con.execute(
@@ -72,6 +99,7 @@ def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(
             f"create table if not exists {table.qualified} ({_column_list(table.columns)}{key})"
         )
+        _add_missing_columns(con, table.qualified, table.columns)
     con.execute(
         "create or replace table ops.quarantine_reasons (reason_code varchar, description varchar)"
     )
@@ -92,5 +120,7 @@ def replace_rows(
     if len(frame):
         con.register("incoming_rows", frame.reindex(columns=table.column_names))
         casts = ", ".join(f"cast({quote_ident(name)} as {kind})" for name, kind in table.columns)
-        con.execute(f"insert into {table.qualified} select {casts} from incoming_rows")
+        # Columns named: a table an older version made has the newer columns last.
+        names = ", ".join(quote_ident(name) for name in table.column_names)
+        con.execute(f"insert into {table.qualified} ({names}) select {casts} from incoming_rows")
         con.unregister("incoming_rows")

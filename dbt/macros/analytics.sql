@@ -102,3 +102,18 @@
 {% macro is_named_health_category(column) -%}
     ({{ column }} = 'Unknown' or {{ loyalty.is_sensitive_category(column) }})
 {%- endmacro %}
+
+
+{#- The value a configured mapping (category → number) gives `column`'s category, or null: a
+    case expression over the mapping's keys, compared as given. -#}
+{% macro category_setting(column, mapping) -%}
+    {%- if mapping | length == 0 -%}
+    cast(null as {{ loyalty.type_double() }})
+    {%- else -%}
+    case {{ column }}
+        {%- for name, value in mapping.items() %}
+        when '{{ dbt.escape_single_quotes(name) }}' then cast({{ value }} as {{ loyalty.type_double() }})
+        {%- endfor %}
+    end
+    {%- endif -%}
+{%- endmacro %}

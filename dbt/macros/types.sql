@@ -24,3 +24,13 @@
     {%- set n = 'cast(nullif(' ~ count ~ ', 0) as ' ~ loyalty.type_double() ~ ')' -%}
     {{ loyalty.to_money('sign(' ~ cents ~ ') * floor((2 * abs(' ~ cents ~ ') + ' ~ n ~ ') / (2 * ' ~ n ~ ')) / 100') }}
 {%- endmacro %}
+
+
+{#- amount × numerator / denominator as money, to the cent, half away from zero, exactly alike on
+    every engine (the trick of money_per: a quotient of whole doubles). numerator and
+    denominator must be whole numbers (SQL expressions), the amount money. -#}
+{% macro money_scaled(amount, numerator, denominator) -%}
+    {%- set a = 'cast((' ~ amount ~ ') * 100 as ' ~ loyalty.type_double() ~ ') * (' ~ numerator ~ ')' -%}
+    {%- set b = 'cast(nullif(' ~ denominator ~ ', 0) as ' ~ loyalty.type_double() ~ ')' -%}
+    {{ loyalty.to_money('sign(' ~ a ~ ') * floor((2 * abs(' ~ a ~ ') + ' ~ b ~ ') / (2 * ' ~ b ~ ')) / 100') }}
+{%- endmacro %}

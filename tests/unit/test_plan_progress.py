@@ -127,6 +127,40 @@ def test_the_lift_against_control_holds_the_known_uplift_and_the_metric_counts_t
     assert row["roi_measure"] == "revenue"
 
 
+def _results_again(con) -> None:
+    (result,) = results_for_day(con, ["win_back"], CLOSES, WINDOW)
+    replace_rows(con, CAMPAIGN_RESULTS, pd.DataFrame([result]), {"as_of_date": CLOSES})
+
+
+def test_the_return_is_on_margin_when_every_purchase_has_one(world):
+    """The catalogue gives margins: the plan's return is on the incremental gross margin, which
+    the control group measures like the revenue (half of it here)."""
+    con, _, _, _ = world
+    try:
+        con.execute(
+            "update marts.fct_transaction_lines set margin_amount = round(line_amount * 0.5, 2)"
+        )
+        _results_again(con)
+        row = progress(con, "win_back_plan", plan(), CLOSES)
+        assert row["roi_measure"] == "margin"
+        assert row["incremental_margin"] == pytest.approx(row["incremental_revenue"] / 2, rel=1e-3)
+        assert row["roi"] == pytest.approx(
+            (row["incremental_margin"] - row["spend"]) / row["spend"]
+        )
+        # One purchase without a margin, and the margin is unknown: back to revenue.
+        con.execute(
+            "update marts.fct_transaction_lines set margin_amount = null "
+            "where line_id = (select min(line_id) from marts.fct_transaction_lines "
+            f"where order_date > date '{BASELINE}' and order_date <= date '{CLOSES}')"
+        )
+        _results_again(con)
+        again = progress(con, "win_back_plan", plan(), CLOSES)
+        assert again["roi_measure"] == "revenue" and again["incremental_margin"] is None
+    finally:
+        con.execute("update marts.fct_transaction_lines set margin_amount = null")
+        _results_again(con)
+
+
 def test_on_track_follows_the_line_from_baseline_to_target(world):
     con, _, in_window, _ = world
     came_back = in_window.customer_key.nunique()

@@ -1,17 +1,22 @@
-"""A warehouse made before a derived column existed gets it, filled for the rows already loaded,
-as ingest would have computed it (lib/sources/load.add_missing_derived_columns)."""
+"""A warehouse made by an older version gets the columns a newer one defines: a derived column
+filled for the rows already loaded, as ingest would have computed it
+(lib/sources/load.add_missing_derived_columns); a delivered one, and one of a table Python
+writes, empty in the rows there (lib/warehouse.ensure_warehouse_tables)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from dagster_project.lib.contacts import normalize_email, phone_e164
 from dagster_project.lib.privacy import keyed_hash
 from dagster_project.lib.sources.load import IngestContext, add_missing_derived_columns
 from dagster_project.lib.sources.specs import ALL_RAW_TABLES, POS_MEMBERS
-from dagster_project.lib.warehouse import ensure_warehouse_tables
+from dagster_project.lib.tables import CAMPAIGN_RESULTS
+from dagster_project.lib.warehouse import ensure_warehouse_tables, replace_rows
 
 KEY = "upgrade-key"
 
@@ -46,3 +51,25 @@ def test_key_columns_are_added_and_filled_for_rows_loaded_before(tmp_path: Path)
     ]
     assert sorted(columns) == sorted(name for name, _ in POS_MEMBERS.raw_columns())
     assert add_missing_derived_columns(con, ALL_RAW_TABLES, ctx) == []
+
+
+def test_a_delivered_column_and_a_python_tables_column_are_added_by_an_upgrade():
+    """An older warehouse: the catalogue without unit costs, campaign results without one of
+    their columns. Opening it with this version adds both (null in the rows there), and a day's
+    rows are written by column name, whatever order the older table has them in."""
+    con = duckdb.connect(":memory:")
+    ensure_warehouse_tables(con)
+    con.execute("alter table raw.catalog_products drop column unit_cost")
+    con.execute("insert into raw.catalog_products (sku, category) values ('P1', 'Óptica')")
+    con.execute("alter table analytics.campaign_results drop column treated")
+    ensure_warehouse_tables(con)
+    assert con.execute("select sku, unit_cost from raw.catalog_products").fetchall() == [
+        ("P1", None)
+    ]
+    frame = pd.DataFrame(
+        [{"as_of_date": date(2025, 3, 1), "campaign": "vip", "treated": 90, "control": 10}]
+    )
+    replace_rows(con, CAMPAIGN_RESULTS, frame, {"as_of_date": date(2025, 3, 1)})
+    assert con.execute("select treated, control from analytics.campaign_results").fetchall() == [
+        (90, 10)
+    ]

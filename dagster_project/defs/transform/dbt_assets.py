@@ -99,6 +99,7 @@ def settings_vars(settings: Settings) -> dict:
         "lifecycle": settings.lifecycle.model_dump(),
         "recommendations": settings.recommendations.model_dump(),
         "sensitive_categories": list(settings.privacy.sensitive_categories),
+        "margins": settings.margins.model_dump(),
     }
 
 

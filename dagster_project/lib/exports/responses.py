@@ -41,6 +41,7 @@ select
     date_diff('day', $after, purchases.first_purchase_date) as days_to_respond,
     coalesce(purchases.orders, 0) as orders,
     coalesce(purchases.revenue, 0) as revenue,
+    case when coalesce(purchases.orders, 0) = 0 then 0 else purchases.margin end as margin,
     case when len($coupons) > 0 then coalesce(purchases.used_coupon, false) end as used_coupon
 from members
 left join purchases using (customer_key)

@@ -16,7 +16,7 @@ from datetime import date
 
 import duckdb
 
-from dagster_project.lib.exports.lift import GroupStats, Lift, lift_from_stats
+from dagster_project.lib.exports.lift import GroupStats, lift_from_stats
 from dagster_project.lib.exports.purchases import PURCHASES_CTES
 from dagster_project.lib.exports.waves import waves_to_measure
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
@@ -37,7 +37,10 @@ select
     count(*) as size,
     count(*) filter (where purchases.orders > 0) as buyers,
     coalesce(sum(purchases.revenue), 0) as revenue,
-    coalesce(sum(purchases.revenue * purchases.revenue), 0) as revenue_squares
+    coalesce(sum(purchases.revenue * purchases.revenue), 0) as revenue_squares,
+    coalesce(sum(purchases.margin), 0) as margin,
+    coalesce(sum(purchases.margin * purchases.margin), 0) as margin_squares,
+    count(*) filter (where purchases.orders > 0 and purchases.margin is null) as unknown_margins
 from members
 left join purchases using (customer_key)
 group by members.is_control
@@ -46,17 +49,43 @@ group by members.is_control
 
 def wave_lift(
     con: duckdb.DuckDBPyConnection, campaign: str, export_date: date, window_end: date
-) -> Lift | None:
-    """The lift of one export day's treated group over its control group up to `window_end`."""
-    stats = {
-        is_control: GroupStats(int(size), int(buyers), float(revenue), float(squares))
-        for is_control, size, buyers, revenue, squares in con.execute(
-            WAVE_STATS_SQL,
-            {"campaign": campaign, "after": export_date, "through": window_end, "coupons": []},
-        ).fetchall()
-    }
+) -> dict | None:
+    """The lift of one export day's treated group over its control group up to `window_end`,
+    in revenue and, when every purchase in the window has one, in gross margin (else null)."""
+    rows = con.execute(
+        WAVE_STATS_SQL,
+        {"campaign": campaign, "after": export_date, "through": window_end, "coupons": []},
+    ).fetchall()
     empty = GroupStats(0, 0, 0.0, 0.0)
-    return lift_from_stats(stats.get(False, empty), stats.get(True, empty))
+    revenue = {
+        row[0]: GroupStats(int(row[1]), int(row[2]), float(row[3]), float(row[4])) for row in rows
+    }
+    lift = lift_from_stats(revenue.get(False, empty), revenue.get(True, empty))
+    if lift is None:
+        return None
+    margin_lift = None
+    if all(row[7] == 0 for row in rows):
+        # The same interval on the margin per head: GroupStats' revenue is the margin here.
+        margin = {
+            row[0]: GroupStats(int(row[1]), int(row[2]), float(row[5]), float(row[6]))
+            for row in rows
+        }
+        margin_lift = lift_from_stats(margin[False], margin[True])
+    in_margin = {
+        "treated_margin_per_head": "treated_revenue_per_head",
+        "control_margin_per_head": "control_revenue_per_head",
+        "margin_per_head_lift": "revenue_per_head_lift",
+        "margin_per_head_lift_low": "revenue_per_head_lift_low",
+        "margin_per_head_lift_high": "revenue_per_head_lift_high",
+        "incremental_margin": "incremental_revenue",
+    }
+    return {
+        **lift.as_dict(),
+        **{
+            ours: None if margin_lift is None else getattr(margin_lift, theirs)
+            for ours, theirs in in_margin.items()
+        },
+    }
 
 
 def results_for_day(
@@ -77,7 +106,7 @@ def results_for_day(
                     "export_date": wave.export_date,
                     "window_end_date": wave.measured_through,
                     "is_complete": wave.is_complete,
-                    **lift.as_dict(),
+                    **lift,
                 }
             )
     return rows

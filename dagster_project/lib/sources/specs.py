@@ -271,6 +271,13 @@ CATALOG_PRODUCTS = Source(
         Column("list_price", MONEY, False, "shelf price, VAT included", NON_NEGATIVE),
         Column("vat_rate", "DECIMAL(5,2)", False, "VAT percentage: 4, 10 or 21"),
         Column("is_active", "BOOLEAN", False, "still sold"),
+        Column(
+            "unit_cost",
+            MONEY,
+            False,
+            "what one unit costs the chain, VAT excluded: gives the margin",
+            NON_NEGATIVE,
+        ),
     ),
     batch_key=("sku",),
 )

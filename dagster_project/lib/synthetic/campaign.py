@@ -23,12 +23,14 @@ def campaign_response(
     base_rate: float,
     uplift: float,
     mean_spend: float = 40.0,
+    margin_share: float | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Transaction lines of `members` (`customer_key`, `is_control`), one sale line per order, in
     the columns of marts.fct_transaction_lines the measurement reads (`line_id`,
     `transaction_id`, `customer_key`, `ordered_at`, `order_date`, `event_at`, `event_date`,
-    `line_amount`, `is_prescription` and `is_sensitive`, `coupon_code`: none here)."""
+    `line_amount`, `is_prescription` and `is_sensitive`, `coupon_code`: none here) and
+    `margin_amount`: `margin_share` of the amount, unknown (null) without one."""
     rng = np.random.default_rng(seed)
     n = len(members)
     treated = ~members["is_control"].to_numpy(dtype=bool)
@@ -69,6 +71,8 @@ def campaign_response(
     purchases["is_prescription"] = False
     purchases["is_sensitive"] = False
     purchases["coupon_code"] = pd.Series([None] * len(purchases), dtype="object")
+    margins = purchases["line_amount"] * (margin_share if margin_share is not None else np.nan)
+    purchases["margin_amount"] = margins.round(2).astype("Float64")  # NaN → null
     purchases.insert(0, "transaction_id", [f"T{i}" for i in range(len(purchases))])
     purchases.insert(0, "line_id", purchases["transaction_id"] + ":1")
     return purchases

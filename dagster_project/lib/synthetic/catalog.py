@@ -77,6 +77,9 @@ class Category:
     subcategories: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # name: (stems, sizes)
     brands: tuple[str, ...]
     is_prescription: bool = False
+    # What a unit costs the chain as a share of its shelf price net of VAT (its gross margin is
+    # the rest): regulated medicines leave the pharmacy little, cosmetics and optics much more.
+    cost_share: float = 0.65
 
 
 CATEGORIES: tuple[Category, ...] = (
@@ -120,6 +123,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Dermaluz", "Aquavita", "Pielsana", "Lumiderm", "Solarea", "Atopik"),
+        cost_share=0.55,
     ),
     Category(
         "Higiene",
@@ -152,6 +156,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Bucalia", "Clarisan", "Higienia", "Sonrisol", "Capilar Plus"),
+        cost_share=0.65,
     ),
     Category(
         "Bebé",
@@ -184,6 +189,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Bebesol", "Nenitos", "Mimitos", "Pequeñín"),
+        cost_share=0.7,
     ),
     Category(
         "Nutrición",
@@ -218,6 +224,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Nutrivital", "Vitalia", "Bionatur", "Sportfarma"),
+        cost_share=0.6,
     ),
     Category(
         "Ortopedia",
@@ -241,6 +248,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Ortoplus", "Movilia", "Soportex"),
+        cost_share=0.6,
     ),
     Category(
         "Parafarmacia OTC",
@@ -281,6 +289,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Iberfarma", "Medisur", "Farmalab", "Salusan", "Vitagen"),
+        cost_share=0.7,
     ),
     Category(
         "Medicamentos con receta",
@@ -325,6 +334,7 @@ CATEGORIES: tuple[Category, ...] = (
         },
         ("Iberfarma EFG", "Medisur EFG", "Vitagen EFG", "Laboratorios Alba", "Salusan EFG"),
         is_prescription=True,
+        cost_share=0.75,
     ),
     Category(
         "Óptica",
@@ -348,6 +358,7 @@ CATEGORIES: tuple[Category, ...] = (
             ),
         },
         ("Visiolux", "Oftalmia", "Claravista"),
+        cost_share=0.5,
     ),
     Category(
         "Salud sexual",
@@ -365,6 +376,7 @@ CATEGORIES: tuple[Category, ...] = (
             "Tests": (("Test de embarazo", "Test de ovulación 7 uds"), ("",)),
         },
         ("Intimia", "Venusa", "Amoris"),
+        cost_share=0.6,
     ),
 )
 
@@ -381,6 +393,7 @@ class Products:
     is_prescription: np.ndarray
     list_cents: np.ndarray
     vat_rate: np.ndarray
+    unit_cost_cents: np.ndarray  # what a unit costs the chain, VAT excluded
     launch_month: np.ndarray  # months since the first month; 0 = in the first snapshot
     end_month: np.ndarray  # first month it is no longer sold (large when never)
     pos_weight: np.ndarray = field(repr=False)  # popularity on store tickets
@@ -428,6 +441,7 @@ def make_products(rng: np.random.Generator, n_months: int, world: WorldParams) -
         gone = rng.random(world.base_products) < world.discontinued_share
         end[: world.base_products][gone] = rng.integers(1, n_months, size=gone.sum())
 
+    vat = np.array([CATEGORIES[c].vat for c in cat_index], dtype=np.int64)
     # Zipf-like popularity: a few products sell a lot; the category sets the channel mix.
     zipf = 1.0 / (1.0 + rng.permutation(n)) ** 0.9
     pos_mult = np.array([CATEGORIES[c].pos_popularity for c in cat_index])
@@ -440,7 +454,10 @@ def make_products(rng: np.random.Generator, n_months: int, world: WorldParams) -
         brand=np.array([r[2] for r in rows], dtype=object),
         is_prescription=np.array([CATEGORIES[c].is_prescription for c in cat_index]),
         list_cents=list_cents,
-        vat_rate=np.array([CATEGORIES[c].vat for c in cat_index], dtype=np.int64),
+        vat_rate=vat,
+        unit_cost_cents=np.round(
+            list_cents / (1 + vat / 100) * np.array([CATEGORIES[c].cost_share for c in cat_index])
+        ).astype(np.int64),
         launch_month=launch,
         end_month=end,
         pos_weight=zipf * pos_mult,

@@ -91,6 +91,7 @@ def products_delivery(w: World) -> Delivery:
             "list_price": text.money(p.list_cents[i]),
             "vat_rate": text.integers(p.vat_rate[i]),
             "is_active": text.booleans(active[lo:hi]),
+            "unit_cost": text.money(p.unit_cost_cents[i]),
         }
 
     faults = FaultPlan(

@@ -38,6 +38,11 @@ orders as (
         channel,
         sum(case when is_sensitive then 0 else line_amount end) as purchase_amount,
         sum(line_amount) as net_amount,
+        -- The gross margin of the lines counted, known only when every one of them has one.
+        case
+            when count(case when not is_sensitive and margin_amount is null then 1 end) = 0
+                then sum(case when is_sensitive then 0 else margin_amount end)
+        end as margin_amount,
         -- A deal: a coupon or a discount on a line analytics see (prescriptions never have one).
         max(
             case

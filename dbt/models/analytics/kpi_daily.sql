@@ -135,7 +135,17 @@ revenue as (
             when count(case when event_date = {{ loyalty.as_of_date() }} then 1 end) = 0 then 0
             else sum(case when event_date = {{ loyalty.as_of_date() }} then line_amount end)
         end as net_revenue_amount,
-        case when count(*) = 0 then 0 else sum(line_amount) end as net_revenue_30d_amount
+        case when count(*) = 0 then 0 else sum(line_amount) end as net_revenue_30d_amount,
+        -- The value kept of those 30 days: net of VAT, and the gross margin (null when a line's
+        -- is unknown: no VAT rate, no unit cost nor category margin).
+        case
+            when count(*) = 0 then 0
+            when count(net_of_vat_amount) = count(*) then sum(net_of_vat_amount)
+        end as net_revenue_excl_vat_30d_amount,
+        case
+            when count(*) = 0 then 0
+            when count(margin_amount) = count(*) then sum(margin_amount)
+        end as gross_margin_30d_amount
     from lines
 
 ),
@@ -175,6 +185,9 @@ final as (
         ---------- revenue
         {{ loyalty.to_money('revenue.net_revenue_amount') }} as net_revenue_amount,
         {{ loyalty.to_money('revenue.net_revenue_30d_amount') }} as net_revenue_30d_amount,
+        {{ loyalty.to_money('revenue.net_revenue_excl_vat_30d_amount') }}
+            as net_revenue_excl_vat_30d_amount,
+        {{ loyalty.to_money('revenue.gross_margin_30d_amount') }} as gross_margin_30d_amount,
         concentration.top_revenue_share,
 
         ---------- churn

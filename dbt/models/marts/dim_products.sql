@@ -33,7 +33,18 @@ catalogued as (
         subcategory,
         brand,
         list_price_amount,
-        vat_rate,
+        -- The catalogue's rate, else margins.vat_rates of the category.
+        cast(
+            coalesce(vat_rate, {{ loyalty.category_setting('category', var('margins')['vat_rates']) }})
+            as decimal(5, 2)
+        ) as vat_rate,
+        unit_cost_amount,
+        -- Without a unit cost: margins.category_margins of the category, a share of the revenue
+        -- net of VAT.
+        case
+            when unit_cost_amount is null
+                then {{ loyalty.category_setting('category', var('margins')['category_margins']) }}
+        end as margin_share,
         is_prescription,
         is_active,
         true as is_in_catalog
@@ -51,6 +62,8 @@ uncatalogued as (
         cast(null as {{ dbt.type_string() }}) as brand,
         cast(null as {{ loyalty.type_money() }}) as list_price_amount,
         cast(null as decimal(5, 2)) as vat_rate,
+        cast(null as {{ loyalty.type_money() }}) as unit_cost_amount,
+        cast(null as {{ loyalty.type_double() }}) as margin_share,
         false as is_prescription,
         cast(null as {{ dbt.type_boolean() }}) as is_active,
         false as is_in_catalog

@@ -12,6 +12,24 @@ products as (
 
 ),
 
+-- The value the business keeps of each line: revenue net of VAT, what the goods cost, and the
+-- gross margin (from the unit cost, else the category's configured share; null when neither).
+valued as (
+
+    select
+        transaction_lines.line_id,
+        {{ loyalty.money_scaled(
+            'transaction_lines.line_amount', '10000', '(100 + products.vat_rate) * 100'
+        ) }} as net_of_vat_amount,
+        {{ loyalty.to_money('transaction_lines.quantity * products.unit_cost_amount') }}
+            as cost_amount,
+        products.margin_share
+    from transaction_lines
+    left join products
+        on transaction_lines.sku = products.sku
+
+),
+
 final as (
 
     select
@@ -34,6 +52,18 @@ final as (
         transaction_lines.unit_price_amount,
         transaction_lines.discount_amount,
         transaction_lines.line_amount,
+        valued.net_of_vat_amount,
+        valued.cost_amount,
+        case
+            when valued.cost_amount is not null
+                then valued.net_of_vat_amount - valued.cost_amount
+            when valued.margin_share is not null
+                then {{ loyalty.money_scaled(
+                    'valued.net_of_vat_amount',
+                    'round(valued.margin_share * 10000)',
+                    '10000'
+                ) }}
+        end as margin_amount,
 
         ---------- booleans
         coalesce(products.is_prescription, false) as is_prescription,
@@ -56,6 +86,8 @@ final as (
     from transaction_lines
     left join products
         on transaction_lines.sku = products.sku
+    inner join valued
+        on transaction_lines.line_id = valued.line_id
 
 )
 

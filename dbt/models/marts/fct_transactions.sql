@@ -30,6 +30,10 @@ aggregated as (
             -1 * sum(case when line_type <> 'sale' then line_amount end), 0
         ) as returned_amount,
         coalesce(sum(case when is_prescription then line_amount end), 0) as prescription_net_amount,
+        count(net_of_vat_amount) as net_of_vat_line_count,
+        sum(net_of_vat_amount) as net_of_vat_amount,
+        count(margin_amount) as margin_line_count,
+        sum(margin_amount) as margin_amount,
         max(case when line_type = 'sale' then coupon_code end) as coupon_code
     from transaction_lines
     group by transaction_id
@@ -68,6 +72,15 @@ final as (
             when valued_line_count > 0
                 then cast(prescription_net_amount as {{ loyalty.type_money() }})
         end as prescription_net_amount,
+        -- Known only when every line's is: a part would pass for the whole.
+        case
+            when net_of_vat_line_count = line_count
+                then cast(net_of_vat_amount as {{ loyalty.type_money() }})
+        end as net_of_vat_amount,
+        case
+            when margin_line_count = line_count
+                then cast(margin_amount as {{ loyalty.type_money() }})
+        end as margin_amount,
 
         ---------- booleans
         coupon_code is not null as has_coupon,

@@ -40,6 +40,7 @@ def line(customer, transaction, day, amount, *, coupon=None, prescription=False,
         "event_date": (returned or at).date(),
         "is_prescription": prescription,
         "is_sensitive": prescription,
+        "margin_amount": round(amount * 0.4, 2),
         "line_amount": amount,
         "coupon_code": coupon,
     }

@@ -19,8 +19,7 @@ WINDOW = 30
 BASE_RATE, UPLIFT, MEAN_SPEND = 0.18, 0.04, 40.0
 
 
-@pytest.fixture
-def con(tmp_path):
+def _warehouse(tmp_path, margin_share: float | None = None):
     connection = connect(tmp_path / "warehouse.duckdb")
     ensure_warehouse_tables(connection)
     rng = np.random.default_rng(3)
@@ -34,11 +33,23 @@ def con(tmp_path):
     connection.register("wave", members.assign(as_of_date=EXPORT_DAY, campaign="vip"))
     connection.execute("insert into analytics.campaign_members by name select * from wave")
     purchases = campaign_response(
-        members, EXPORT_DAY, WINDOW, base_rate=BASE_RATE, uplift=UPLIFT, mean_spend=MEAN_SPEND
+        members,
+        EXPORT_DAY,
+        WINDOW,
+        base_rate=BASE_RATE,
+        uplift=UPLIFT,
+        mean_spend=MEAN_SPEND,
+        margin_share=margin_share,
     )
     connection.execute("create schema if not exists marts")
     connection.register("purchases", purchases)
     connection.execute("create table marts.fct_transaction_lines as select * from purchases")
+    return connection
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = _warehouse(tmp_path)
     yield connection
     connection.close()
 
@@ -55,6 +66,22 @@ def test_the_measured_lift_recovers_the_generators_uplift(con):
     assert row["revenue_per_head_lift_low"] <= revenue_uplift <= row["revenue_per_head_lift_high"]
     assert row["control_purchase_rate"] == pytest.approx(BASE_RATE, abs=0.015)
     assert row["incremental_buyers"] == pytest.approx(row["purchase_rate_lift"] * 24_000)
+    # The lines give no margin: it is unknown, not zero.
+    assert row["incremental_margin"] is None and row["margin_per_head_lift"] is None
+
+
+def test_the_margin_lift_recovers_the_uplift_in_margin(tmp_path):
+    """Every purchase keeps 40 % as gross margin: the margin per head lifts by 40 % of the
+    revenue per head's, within its own interval."""
+    con = _warehouse(tmp_path, margin_share=0.4)
+    try:
+        (row,) = results_for_day(con, ["vip"], EXPORT_DAY + timedelta(WINDOW), WINDOW)
+    finally:
+        con.close()
+    margin_uplift = UPLIFT * MEAN_SPEND * 0.4
+    assert row["margin_per_head_lift_low"] <= margin_uplift <= row["margin_per_head_lift_high"]
+    assert row["incremental_margin"] == pytest.approx(0.4 * row["incremental_revenue"], rel=1e-3)
+    assert row["margin_per_head_lift_low"] < row["margin_per_head_lift"]
 
 
 def test_a_wave_is_measured_so_far_in_its_window_and_complete_the_day_it_closes(con):

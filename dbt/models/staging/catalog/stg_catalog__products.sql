@@ -31,6 +31,7 @@ final as (
         ---------- numerics
         list_price as list_price_amount,
         vat_rate,
+        unit_cost as unit_cost_amount,
 
         ---------- booleans
         is_prescription,
