@@ -46,3 +46,34 @@ def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path:
                 data = (latest / entry["name"]).read_bytes()
                 assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["name"]
     assert f"Exports: {exports}" in demo.stdout
+    # The marketing loop: three plans followed on the six month-ends and the last day, each
+    # against its export segment's control group, and the report's Plans section showing them.
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as con:
+        days = dict(
+            con.execute(
+                "select plan, count(distinct as_of_date) from analytics.plan_progress group by plan"
+            ).fetchall()
+        )
+        segments = {
+            plan: segment
+            for plan, segment in con.execute(
+                "select distinct plan, segment from analytics.plan_progress"
+            ).fetchall()
+        }
+        (waves,) = con.execute(
+            "select count(distinct export_date) from analytics.campaign_results "
+            "where is_complete and campaign = 'champions'"
+        ).fetchall()[0]
+        (measured,) = con.execute(
+            "select count(*) from analytics.recommendation_runs where customers_measured > 0"
+        ).fetchall()[0]
+    assert days == {"grow_champions": 7, "win_back_gold": 7, "cross_sell_store_loyal": 7}
+    assert all(segments.values()), segments
+    # A wave a month, each window closed between two month-ends: every one has its result.
+    assert waves == 6
+    assert measured == 7
+    report = (tmp_path / "data" / "reports" / "customer_report_2025-12-31.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<section id="plans">' in report
+    assert all(f"<td>{plan}</td>" in report for plan in days)
