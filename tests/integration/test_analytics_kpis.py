@@ -377,6 +377,17 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
         ).set_index(["group_type", "group_name"])
         customers = table(con, "select customer_key, birth_year from marts.dim_customers")
         lines = marts_lines(con)
+        # Checked against pandas by test_deal_sensitivity_equals_pandas_on_the_marts.
+        deal_profiles = (
+            table(
+                con,
+                "select customer_key, deal_profile from analytics.customer_deal_sensitivity "
+                "where as_of_date = ?",
+                END,
+            )
+            .set_index("customer_key")
+            .deal_profile
+        )
     sizes = {
         (group_type, name): n
         for group_type in ("rfm_segment", "value_tier", "lifecycle_stage")
@@ -431,6 +442,17 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
         assert float(ours["average_tenure_days"]) == pytest.approx(
             tenure[tenure.index.isin(members.customer_key)].mean(), abs=1e-9
         )
+        # Its buyers' deal profiles, over its buyers (unclassified: too few orders).
+        buyers = members[members.customer_key.isin(per_buyer.index)]
+        profile = buyers.customer_key.map(deal_profiles).fillna("unclassified")
+        counts = profile.value_counts().reindex(DEAL_PROFILES, fill_value=0)
+        expected = expected_shares(counts, len(buyers))
+        for cell in DEAL_PROFILES:
+            share = ours[f"deal_{cell}_share"]
+            if expected[cell] is None:
+                assert pd.isna(share), (name, cell)
+            else:
+                assert share == pytest.approx(expected[cell], abs=1e-12), (name, cell)
 
     # The gold tier's typical basket and top category (one that enough of them bought).
     gold = history[history.value_tier == "gold"]
@@ -457,6 +479,7 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
 
 AGE_BANDS = ["under_25", "25_34", "35_44", "45_54", "55_64", "65_plus", "unknown"]
 STAGES = ["prospect", "new", "active", "reactivated", "at_risk", "lapsed", "lost"]
+DEAL_PROFILES = ["opportunistic", "mixed", "loyal", "unclassified"]
 
 
 def expected_shares(counts: pd.Series, size: int) -> dict[str, float | None]:

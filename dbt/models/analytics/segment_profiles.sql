@@ -18,7 +18,8 @@
 
     Where each group is in its life cycle: the shares of its customers in each lifecycle stage
     (the phase each RFM segment and tier is in), and the average tenure of its buyers so far
-    (days from the first purchase to the last).
+    (days from the first purchase to the last). How its buyers buy on deals: the shares of
+    opportunistic, mixed, loyal and unclassified (customer_deal_sensitivity).
 
     Age is the age reached in the year of as_of_date (dim_customers keeps the birth year only).
     Revenue, channels, baskets and categories are the purchases as seen on as_of_date
@@ -30,12 +31,14 @@
 {%- set marital_statuses = ['single', 'married', 'divorced', 'widowed', 'unknown'] -%}
 {%- set channel_mixes = [('store_only', 'store'), ('online_only', 'online'), ('both', 'both')] -%}
 {%- set stages = ['prospect', 'new', 'active', 'reactivated', 'at_risk', 'lapsed', 'lost'] -%}
+{%- set deal_profiles = ['opportunistic', 'mixed', 'loyal', 'unclassified'] -%}
 {#- Each set of shares that adds up to the whole group: its name, count columns, denominator. -#}
 {%- set partitions = [
     ('age', 'age_', age_bands, 'customers'),
     ('marital', 'marital_', marital_statuses, 'customers'),
     ('channel', 'channel_', channel_mixes | map('first') | list, 'buyers'),
     ('stage', 'stage_', stages, 'customers'),
+    ('deal', 'deal_', deal_profiles, 'buyers'),
 ] -%}
 
 with
@@ -64,6 +67,13 @@ purchases as (
 customers as (
 
     select * from {{ ref('dim_customers') }}
+
+),
+
+deals as (
+
+    select * from {{ ref('customer_deal_sensitivity') }}
+    where as_of_date = {{ loyalty.as_of_date() }}
 
 ),
 
@@ -114,6 +124,10 @@ customer_facts as (
         -- Tenure so far: from the first purchase to the last (0 for a single purchase day).
         rfm.recency_days as tenure_days,
         history.lifecycle_stage,
+        -- How a buyer buys on deals (too few orders to tell: unclassified); none for prospects.
+        case
+            when rfm.customer_key is not null then coalesce(deals.deal_profile, 'unclassified')
+        end as deal_profile,
         coalesce(customers.postal_area, 'unknown') as postal_area,
         case
             when customers.marital_status in ('single', 'married', 'divorced', 'widowed')
@@ -126,6 +140,8 @@ customer_facts as (
         on history.customer_key = rfm.customer_key
     left join customers
         on history.customer_key = customers.customer_key
+    left join deals
+        on history.customer_key = deals.customer_key
 
 ),
 
@@ -184,7 +200,10 @@ group_facts as (
         sum(case when banded_customers.channels_used = '{{ value }}' then 1 else 0 end) as channel_{{ name }}_customers,
         {%- endfor %}
         {%- for stage in stages %}
-        sum(case when banded_customers.lifecycle_stage = '{{ stage }}' then 1 else 0 end) as stage_{{ stage }}_customers{{ ',' if not loop.last }}
+        sum(case when banded_customers.lifecycle_stage = '{{ stage }}' then 1 else 0 end) as stage_{{ stage }}_customers,
+        {%- endfor %}
+        {%- for profile in deal_profiles %}
+        sum(case when banded_customers.deal_profile = '{{ profile }}' then 1 else 0 end) as deal_{{ profile }}_customers{{ ',' if not loop.last }}
         {%- endfor %}
     from memberships
     inner join banded_customers
