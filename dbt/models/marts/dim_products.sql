@@ -35,8 +35,10 @@ catalogued as (
         list_price_amount,
         -- The catalogue's rate, else margins.vat_rates of the category.
         cast(
-            coalesce(vat_rate, {{ loyalty.category_setting('category', var('margins')['vat_rates']) }})
-            as decimal(5, 2)
+            coalesce(
+                vat_rate,
+                {{ loyalty.category_setting('category', var('margins')['vat_rates']) }}
+            ) as decimal(5, 2)
         ) as vat_rate,
         unit_cost_amount,
         -- Without a unit cost: margins.category_margins of the category, a share of the revenue
