@@ -281,6 +281,9 @@ class ClvSettings(Strict):
     holdout_days: int = Field(91, ge=0)
     horizon_days: int = Field(365, ge=1)
     discount_rate: float = Field(0.0, ge=0, lt=1, description="annual discount rate")
+    lifetime_horizon_days: int = Field(
+        1825, ge=1, description="how far the expected remaining lifetime looks"
+    )
 
 
 class RecommendationSettings(Strict):

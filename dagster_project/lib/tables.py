@@ -51,6 +51,10 @@ CUSTOMER_CLV_COLUMNS: Columns = (
     ("method", "VARCHAR"),
     ("spend_model", "VARCHAR"),
     ("spend_method", "VARCHAR"),
+    ("expected_remaining_days", "DOUBLE"),
+    ("predicted_margin_per_purchase", "DOUBLE"),
+    ("predicted_margin_clv", "DOUBLE"),
+    ("margin_method", "VARCHAR"),
 )
 CLV_MODEL_RUN_COLUMNS: Columns = (
     ("as_of_date", "DATE"),

@@ -24,10 +24,12 @@ DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 # (the model fit has tests of its own), so what reads it can be recomputed.
 FAKE_CLV_SQL = """
 insert into analytics.customer_clv (as_of_date, customer_key, probability_alive, predicted_clv,
-                                    model, method)
+                                    expected_remaining_days, predicted_margin_clv, model, method)
 select as_of_date, customer_key,
        1.0 / (1 + days_since_last_purchase / 60.0),
        cast(total_net_amount as double) * 0.37 + frequency * 1.1,
+       1825.0 / (1 + days_since_last_purchase / 60.0),
+       abs(cast(total_margin_amount as double)) * 0.5,
        'test', 'known function'
 from analytics.customer_rfm
 where as_of_date = ?

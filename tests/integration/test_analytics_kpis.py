@@ -378,6 +378,16 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
         customers = table(con, "select customer_key, birth_year from marts.dim_customers")
         lines = marts_lines(con)
         # Checked against pandas by test_deal_sensitivity_equals_pandas_on_the_marts.
+        remaining_days = (
+            table(
+                con,
+                "select customer_key, expected_remaining_days from analytics.customer_clv "
+                "where as_of_date = ?",
+                END,
+            )
+            .set_index("customer_key")
+            .expected_remaining_days
+        )
         deal_profiles = (
             table(
                 con,
@@ -441,6 +451,11 @@ def test_segment_profiles_show_only_groups_large_enough(warehouse: Warehouse):
                 assert share == pytest.approx(expected[stage], abs=1e-12), (name, stage)
         assert float(ours["average_tenure_days"]) == pytest.approx(
             tenure[tenure.index.isin(members.customer_key)].mean(), abs=1e-9
+        )
+        # How long its customers are expected to stay, from the day's CLV of each.
+        staying = members.customer_key.map(remaining_days).dropna()
+        assert float(ours["average_expected_remaining_days"]) == pytest.approx(
+            staying.mean(), rel=1e-12
         )
         # Its buyers' deal profiles, over its buyers (unclassified: too few orders).
         buyers = members[members.customer_key.isin(per_buyer.index)]

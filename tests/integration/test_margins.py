@@ -63,7 +63,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     )
     load_landing(settings, START, END)
     dbt_vars = {**settings_vars(settings), "as_of_date": END.isoformat()}
-    duckdb_build(settings.warehouse_path, dbt_vars, folder, "--exclude", "tag:analytics")
+    # The marts, and the purchase summary the CLV reads (analytics.customer_rfm).
+    duckdb_build(
+        settings.warehouse_path,
+        dbt_vars,
+        folder,
+        "--select",
+        "+fct_transaction_lines",
+        "+fct_transactions",
+        "+dim_customers",
+        "+customer_rfm",
+        "--indirect-selection",
+        "cautious",  # only the tests of what is built
+    )
     yield Built(settings.warehouse_path, catalogue)
 
 
@@ -131,3 +143,80 @@ def test_a_transactions_margin_is_its_lines_and_unknown_when_one_line_is(built: 
         got = joined[ours].astype(float).round(2)
         assert ((want == got) | (want.isna() & got.isna())).all(), column
     assert joined.margin_amount.isna().any() and joined.margin_amount.notna().sum() > 100
+
+
+def _known_sum(values: pd.Series) -> float | None:
+    """The sum, or None when any value is unknown (a margin is known only when all are)."""
+    return float(values.sum()) if values.notna().all() else None
+
+
+def test_the_purchase_summary_on_margin_is_the_purchases_own(built: Built):
+    # Per customer, from the purchases the summary reads: margin per purchase day (unknown when
+    # one purchase of the day is), the total, and the mean of the repeat days as lifetimes
+    # defines monetary_value.
+    with duckdb.connect(str(built.path), read_only=True) as con:
+        purchases = con.execute(
+            "select customer_key, order_date, cast(margin_amount as double) as margin "
+            "from analytics.customer_purchases where as_of_date = ?",
+            [END],
+        ).df()
+        rfm = (
+            con.execute(
+                "select customer_key, cast(monetary_margin_value as double) as monetary, "
+                "cast(total_margin_amount as double) as total from analytics.customer_rfm "
+                "where as_of_date = ?",
+                [END],
+            )
+            .df()
+            .set_index("customer_key")
+        )
+    days = purchases.groupby(["customer_key", "order_date"])["margin"].agg(_known_sum)
+    checked = 0
+    for customer, margins in days.groupby(level="customer_key"):
+        total = _known_sum(margins)
+        repeat = margins.iloc[1:]
+        monetary = None if total is None else (float(repeat.mean()) if len(repeat) else 0.0)
+        row = rfm.loc[customer]
+        if total is None:
+            assert pd.isna(row.total) and pd.isna(row.monetary), customer
+            continue
+        assert row.total == pytest.approx(total, abs=0.005), customer
+        assert row.monetary == pytest.approx(monetary, abs=0.005), customer
+        checked += 1
+    assert len(days.index.unique("customer_key")) == len(rfm)
+    assert checked > 50 and rfm.total.isna().sum() > 10  # both paths taken
+
+
+def test_clv_on_margin_is_fitted_and_kept_for_customers_whose_margins_are_known(
+    built: Built, tmp_path: Path
+):
+    import shutil
+
+    from dagster_project.lib.clv import ClvParameters
+    from dagster_project.lib.clv.on_duckdb import clv_on_duckdb
+    from dagster_project.lib.warehouse import ensure_warehouse_tables
+
+    copy = tmp_path / "clv.duckdb"
+    shutil.copy(built.path, copy)
+    with duckdb.connect(str(copy)) as con:
+        ensure_warehouse_tables(con)
+        run = clv_on_duckdb(con, ClvParameters(min_spend_buyers=10), END, None)
+        scores = con.execute(
+            "select c.predicted_margin_clv, c.predicted_clv, c.margin_method, "
+            "r.total_margin_amount from analytics.customer_clv c "
+            "join analytics.customer_rfm r using (as_of_date, customer_key) where as_of_date = ?",
+            [END],
+        ).df()
+        fits = dict(
+            con.execute(
+                "select model, status from analytics.clv_model_runs where stage = 'final'"
+            ).fetchall()
+        )
+    assert fits["gamma_gamma_margin"] == "ok", run.runs
+    assert (scores.margin_method == "model").all()
+    known = scores.total_margin_amount.notna()
+    assert scores.predicted_margin_clv[known].notna().all()
+    assert scores.predicted_margin_clv[~known].isna().all()
+    # Margin is a part of revenue: on the whole, the margin CLV is a fraction of the revenue CLV.
+    ratio = scores.predicted_margin_clv[known].sum() / scores.predicted_clv[known].sum()
+    assert 0.05 < ratio < 0.9

@@ -30,6 +30,7 @@ def clv_parameters(settings: Settings) -> ClvParameters:
         holdout_days=clv.holdout_days,
         horizon_days=clv.horizon_days,
         discount_rate=clv.discount_rate,
+        lifetime_horizon_days=clv.lifetime_horizon_days,
     )
 
 

@@ -24,6 +24,7 @@ from lifetimes.utils import ConvergenceError
 from scipy.optimize import minimize
 
 from dagster_project.lib.clv.settings import (
+    MARGIN_MODEL,
     PURCHASE_MODELS,
     SPEND_MODEL,
     ClvParameters,
@@ -51,6 +52,7 @@ PARAMETER_NAMES: dict[str, tuple[str, ...]] = {
     "mbgnbd": ("r", "alpha", "a", "b"),
     "pareto_nbd": ("r", "alpha", "s", "beta"),
     SPEND_MODEL: ("p", "q", "v"),
+    MARGIN_MODEL: ("p", "q", "v"),
 }
 # Errors that mean "this attempt did not give usable estimates"; anything else is a bug and raises.
 FIT_ERRORS = (

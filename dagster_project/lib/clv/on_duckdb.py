@@ -21,7 +21,9 @@ from dagster_project.lib.warehouse import replace_rows
 SUMMARY_SQL = """
 select customer_key, frequency, recency, t as T,
        cast(monetary_value as double) as monetary_value,
-       cast(total_net_amount as double) as total_spend
+       cast(total_net_amount as double) as total_spend,
+       cast(monetary_margin_value as double) as monetary_margin,
+       cast(total_margin_amount as double) as total_margin
 from analytics.customer_rfm where as_of_date = date '{as_of}'
 """
 PURCHASES_SQL = """

@@ -24,13 +24,20 @@ import pandas as pd
 
 from dagster_project.lib.clv.on_duckdb import purchases_sql, summary_sql
 from dagster_project.lib.clv.run import ClvFits, fit_clv
-from dagster_project.lib.clv.score import score_customers
 from dagster_project.lib.clv.settings import ClvParameters
 from dagster_project.lib.clv.summary import WEIGHT_COLUMN
 from dagster_project.lib.spark.tables import ensure_day_table, overwrite_days, schema_ddl
 from dagster_project.lib.tables import CLV_MODEL_RUNS, CUSTOMER_CLV, PYTHON_TABLES
 
-COMPRESSED_ON = ("frequency", "recency", "T", "monetary_value", "total_spend")
+COMPRESSED_ON = (
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "total_spend",
+    "monetary_margin",
+    "total_margin",
+)
 
 
 def compressed_summary(summary: Any) -> pd.DataFrame:
@@ -71,9 +78,7 @@ def score_on_spark(summary: Any, fits: ClvFits, params: ClvParameters, as_of: da
         for batch in batches:
             if batch.empty:
                 continue
-            scores = score_customers(
-                batch, fits.purchase_fit, fits.spend_fit, params, as_of, fits.population
-            )
+            scores = fits.score(batch, params, as_of)
             for name in dates:  # Spark's date columns take datetime.date (None when missing)
                 scores[name] = [_python_value(day, "DATE") for day in scores[name]]
             yield scores.reindex(columns=names)

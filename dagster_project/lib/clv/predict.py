@@ -9,13 +9,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import hyp2f1
+from scipy.special import betaincinv, hyp2f1, roots_legendre
 
 from dagster_project.lib.clv.fit import FitResult
+
+# Gauss-Legendre nodes over the quantiles of the dropout probability's posterior (see
+# `ModelPredictor.expected_active_time`): 64 nodes put the expectation within 1e-5 of adaptive
+# quadrature on the CDNOW fit and on retail fits with a < 1.
+QUANTILE_NODES, QUANTILE_WEIGHTS = roots_legendre(64)
 
 
 def _as_float(values: object) -> np.ndarray:
     return np.asarray(values, dtype=float)
+
+
+def _mean_capped_exponential(h: float, shape: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """E[min(L, h)] for a lifetime L ~ Exponential(rate), rate ~ Gamma(shape, scale) per unit
+    rate multiplier: the integral over s in [0, h] of (scale / (scale + s)) ** shape, which is the
+    chance the lifetime outlasts s. Closed form, written with log1p/expm1 so that it stays exact
+    where h / scale is tiny (the answer tends to h)."""
+    u = h / scale
+    with np.errstate(all="ignore"):
+        log_growth = np.log1p(u)
+        k = shape - 1.0
+        general = -np.expm1(-k * log_growth) / (k * u)
+        near_one = np.abs(k * log_growth) < 1e-8
+        ratio = np.where(near_one, log_growth / u * (1.0 - k * log_growth / 2.0), general)
+        ratio = np.where(u < 1e-12, 1.0, ratio)
+    return h * ratio
 
 
 @dataclass(frozen=True)
@@ -91,6 +112,45 @@ class ModelPredictor:
         silent = np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + age + t)))
         return np.clip(1.0 - alive + alive * silent, 0.0, 1.0)
 
+    def expected_active_time(
+        self, h: float, x: np.ndarray, rec: np.ndarray, age: np.ndarray
+    ) -> np.ndarray:
+        """E[time still alive within (T, T + h] | history]: P(alive) times the expected
+        remaining lifetime of an alive customer, capped at h.
+
+        The cap is needed: for BG/NBD the uncapped mean is E[1 / (lambda p)], infinite whenever
+        a <= 1, which is what retail data usually gives.
+
+        - Pareto/NBD: an alive customer's remaining lifetime is Exponential(mu) with
+          mu | alive ~ Gamma(s, beta + T), so E[min(L, h)] has a closed form.
+        - BG/NBD and MBG/NBD: an alive customer drops out after each future purchase with
+          probability p, so the remaining lifetime is a geometric number of Exponential(lambda)
+          gaps, i.e. Exponential(lambda p). Given alive, lambda ~ Gamma(r + x, alpha + T) and
+          p ~ Beta(a, b + x) (BG/NBD: x purchases survived) or Beta(a, b + x + 1) (MBG/NBD: the
+          first purchase too), independent. The integral over lambda is closed form for each
+          p; the one over p runs on Gauss-Legendre nodes over p's posterior quantiles, which
+          handles the mass that piles up near p = 0 when a < 1.
+        """
+        alive = self.probability_alive(x, rec, age)
+        params = self.fit.params
+        if self.fit.model == "pareto_nbd":
+            capped = _mean_capped_exponential(
+                h, np.full_like(age, params["s"]), params["beta"] + age
+            )
+            return alive * capped
+        r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
+        survived = x if self.fit.model == "bgnbd" else x + 1.0
+        distinct, index = np.unique(survived, return_inverse=True)
+        quantiles = (QUANTILE_NODES + 1.0) / 2.0
+        # p at each node, per distinct number of purchases survived: shape (distinct, nodes).
+        p = betaincinv(a, b + distinct[:, None], quantiles[None, :])
+        p_nodes = p[index]
+        with np.errstate(all="ignore"):
+            # Given p, lambda * p ~ Gamma(r + x, (alpha + T) / p): the same capped mean.
+            capped = _mean_capped_exponential(h, (r + x)[:, None], (alpha + age)[:, None] / p_nodes)
+        capped = np.where(p_nodes > 0, capped, h)  # a customer who never drops out stays h
+        return alive * (capped @ (QUANTILE_WEIGHTS / 2.0))
+
 
 @dataclass(frozen=True)
 class HeuristicPredictor:
@@ -134,6 +194,13 @@ class HeuristicPredictor:
     ) -> np.ndarray:
         alive = self.probability_alive(x, rec, age)
         return 1.0 - alive + alive * np.exp(-self.rate(x, age) * t)
+
+    def expected_active_time(
+        self, h: float, x: np.ndarray, rec: np.ndarray, age: np.ndarray
+    ) -> np.ndarray:
+        """P(alive) * h: the rule of thumb has no dropout process, so a customer alive now is
+        taken to stay for the whole horizon (an upper bound, said by `method`)."""
+        return self.probability_alive(x, rec, age) * h
 
 
 Predictor = ModelPredictor | HeuristicPredictor

@@ -24,8 +24,13 @@ from dagster_project.lib.clv.holdout import (
 )
 from dagster_project.lib.clv.plots import holdout_plots
 from dagster_project.lib.clv.score import Population, score_customers
-from dagster_project.lib.clv.settings import PURCHASE_MODELS, ClvParameters, PurchaseModel
-from dagster_project.lib.clv.spend import fit_spend_model
+from dagster_project.lib.clv.settings import (
+    MARGIN_MODEL,
+    PURCHASE_MODELS,
+    ClvParameters,
+    PurchaseModel,
+)
+from dagster_project.lib.clv.spend import fit_spend_model, margin_summary
 from dagster_project.lib.clv.summary import summarize
 
 RUN_COLUMNS = (
@@ -125,16 +130,31 @@ def run_record(
 @dataclass(frozen=True)
 class ClvFits:
     """What `fit_clv` produced: the chosen model's fits, one record per fit, plot files, and
-    what scoring takes from everyone (`population`); no scores yet."""
+    what scoring takes from everyone (`population`, `margin_population`); no scores yet."""
 
     model: PurchaseModel
     purchase_fit: FitResult
     spend_fit: FitResult
+    margin_fit: FitResult
     population: Population = field(repr=False)
+    margin_population: Population = field(repr=False)
     runs: list[dict[str, Any]] = field(repr=False)
     plots: list[Path] = field(default_factory=list)
     holdout: dict[str, HoldoutResult] = field(default_factory=dict, repr=False)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    def score(self, summary: pd.DataFrame, params: ClvParameters, as_of: date) -> pd.DataFrame:
+        """Scores of the customers of `summary` (all, or a slice) with these fits."""
+        return score_customers(
+            summary,
+            self.purchase_fit,
+            self.spend_fit,
+            params,
+            as_of,
+            self.population,
+            self.margin_fit,
+            self.margin_population,
+        )
 
     def runs_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.runs, columns=list(RUN_COLUMNS))
@@ -170,6 +190,9 @@ def fit_clv(
     fitting = time.perf_counter()
     purchase_fit = fit_purchase_model(summary, chosen, params)
     spend_fit = fit_spend_model(summary, params)
+    # The same spend model on each purchase's gross margin (no_spend_data when none is known).
+    margins = margin_summary(summary)
+    margin_fit = fit_spend_model(margins, params, MARGIN_MODEL)
     seconds = {"holdout": fitting - started, "fit": time.perf_counter() - fitting}
 
     runs = [
@@ -187,6 +210,7 @@ def fit_clv(
         )
     )
     runs.append(run_record(spend_fit, as_of=as_of, stage="final", params=params, selected=True))
+    runs.append(run_record(margin_fit, as_of=as_of, stage="final", params=params, selected=True))
     plots = (
         holdout_plots(checks[chosen], out_dir) if out_dir is not None and chosen in checks else []
     )
@@ -194,7 +218,9 @@ def fit_clv(
         chosen,
         purchase_fit,
         spend_fit,
+        margin_fit,
         Population.of(summary),
+        Population.of(margins),
         runs,
         plots,
         checks,
@@ -221,9 +247,7 @@ def run_clv(
         summary = summarize(transactions, as_of, params.time_unit)
     fits = fit_clv(params, as_of, transactions=transactions, summary=summary, out_dir=out_dir)
     scoring = time.perf_counter()
-    scores = score_customers(
-        summary, fits.purchase_fit, fits.spend_fit, params, as_of, fits.population
-    )
+    scores = fits.score(summary, params, as_of)
     return ClvRun(
         fits.model,
         scores,

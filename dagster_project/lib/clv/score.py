@@ -12,8 +12,14 @@ Output columns (one row per `customer_key`, in the summary's order):
   with positive spend), the population mean p*v/(q-1) for everyone else.
 - `predicted_clv`: expected spend over the next `horizon_days`, discounted (see `_clv`).
 - `historic_clv`: total net spend to date (`total_spend` of the summary; NaN without it).
+- `expected_remaining_days`: expected days still active within the next
+  `lifetime_horizon_days` (see `ModelPredictor.expected_active_time`).
+- `predicted_margin_per_purchase`, `predicted_margin_clv`: the same on gross margin, from a
+  Gamma-Gamma fitted on margins (`margin_fit`); NaN for a customer some of whose purchases have
+  no known margin, and for everyone when the data has no margins.
 - `model`, `method` ('model' or 'heuristic'), `spend_model`, `spend_method` ('model',
-  'heuristic' or 'none' when there are no amounts), `as_of_date`.
+  'heuristic' or 'none' when there are no amounts), `margin_method` (the same for the margin
+  fit), `as_of_date`.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from dagster_project.lib.clv.predict import (
     days_to_first_expected_purchase,
 )
 from dagster_project.lib.clv.settings import SPEND_MODEL, ClvParameters
+from dagster_project.lib.clv.spend import margin_summary
 from dagster_project.lib.clv.summary import customer_weights, validate_summary
 
 # Future spend is discounted at the end of each 30-day period, like lifetimes'
@@ -161,6 +168,9 @@ def _purchase_columns(
         to_units(CHURN_WINDOW_DAYS), x, rec, age
     )
     columns["stream"] = _clv_per_purchase_stream(predictor, x, rec, age, params)
+    columns["active_time"] = predictor.expected_active_time(
+        to_units(params.lifetime_horizon_days), x, rec, age
+    )
     columns["next_days"] = days_to_first_expected_purchase(
         predictor, x, rec, age, params.horizon_days, params.days_per_unit
     )
@@ -174,12 +184,15 @@ def score_customers(
     params: ClvParameters,
     as_of: date,
     population: Population | None = None,
+    margin_fit: FitResult | None = None,
+    margin_population: Population | None = None,
 ) -> pd.DataFrame:
     """One row of CLV scores per customer of `summary` (see the module docstring for columns).
 
     `population` (`Population.of` the whole summary by default) carries what scores take from
     everyone, so a slice of the customers scored with the whole's population gets the whole's
-    numbers.
+    numbers; `margin_population` does the same for margins (`Population.of(margin_summary(..))`).
+    Without `margin_fit` the margin columns are NaN and `margin_method` is 'none'.
 
     `summary` is in `params.time_unit`, as `purchase_fit` was fitted. When `purchase_fit` is not
     ok the purchase columns come from `HeuristicPredictor` and `method` says 'heuristic'; so do
@@ -217,9 +230,27 @@ def score_customers(
     out["historic_clv"] = (
         summary["total_spend"].to_numpy(dtype=float) if "total_spend" in summary.columns else np.nan
     )
+    out["expected_remaining_days"] = columns["active_time"][codes] * params.days_per_unit
+    margin, margin_method = _margin(summary, margin_fit, margin_population)
+    out["predicted_margin_per_purchase"] = margin
+    out["predicted_margin_clv"] = columns["stream"][codes] * margin
     out["model"] = purchase_fit.model
     out["method"] = row_method[codes]
     out["spend_model"] = SPEND_MODEL
     out["spend_method"] = spend_method
+    out["margin_method"] = margin_method
     out["as_of_date"] = as_of_ts
     return out
+
+
+def _margin(
+    summary: pd.DataFrame, margin_fit: FitResult | None, population: Population | None
+) -> tuple[np.ndarray, str]:
+    """Predicted gross margin per purchase, as `_spend` predicts revenue, kept only for
+    customers whose every purchase has a known margin (`total_margin` not null)."""
+    margins = margin_summary(summary)
+    known = np.isfinite(margins["total_spend"].to_numpy(dtype=float))
+    if margin_fit is None or not known.any():
+        return np.full(len(summary), np.nan), "none"
+    predicted, method = _spend(margins, margin_fit, population or Population.of(margins))
+    return np.where(known, predicted, np.nan), method

@@ -20,6 +20,18 @@ from dagster_project.lib.clv.settings import SPEND_MODEL, ClvParameters
 from dagster_project.lib.clv.summary import customer_weights
 
 
+def margin_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary with margins where the spend model reads amounts: `monetary_margin` (mean
+    gross margin of repeat purchase days) as `monetary_value` and `total_margin` as
+    `total_spend`; NaN everywhere when the summary has no margins."""
+    out = summary.drop(columns=["monetary_value", "total_spend"], errors="ignore")
+    for column, source in (("monetary_value", "monetary_margin"), ("total_spend", "total_margin")):
+        out[column] = (
+            pd.to_numeric(summary[source], errors="coerce") if source in summary.columns else np.nan
+        )
+    return out
+
+
 def _spend_rows(summary: pd.DataFrame) -> pd.DataFrame:
     """Repeat buyers with a positive mean spend, compressed on (frequency, monetary_value)."""
     if "monetary_value" in summary.columns:
@@ -37,8 +49,13 @@ def _spend_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return buyers.groupby(["frequency", "monetary_value"], sort=True)["weight"].sum().reset_index()
 
 
-def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) -> FitResult:
+def fit_spend_model(
+    summary: pd.DataFrame, params: ClvParameters | None = None, model: str = SPEND_MODEL
+) -> FitResult:
     """Fit Gamma-Gamma on repeat buyers with a positive mean spend (as the model requires).
+
+    `model` names the fit in its record: `gamma_gamma` on revenue, `gamma_gamma_margin` when
+    the summary given carries margins in `monetary_value` and `total_spend` (`margin_summary`).
 
     Also records the Pearson correlation of frequency and mean spend over those buyers: the
     model assumes spend is independent of frequency, and a strong correlation is flagged in
@@ -55,7 +72,7 @@ def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) 
         if c in summary.columns
     )
     if not has_amounts:
-        return FitResult(SPEND_MODEL, "no_spend_data", message="no purchase amounts in the data")
+        return FitResult(model, "no_spend_data", message="no purchase amounts in the data")
     rows = _spend_rows(summary)
     buyers = int(rows["weight"].sum())
     x = np.repeat(rows["frequency"].to_numpy(dtype=float), rows["weight"])
@@ -65,7 +82,7 @@ def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) 
     )
     if buyers < params.min_spend_buyers:
         return FitResult(
-            SPEND_MODEL,
+            model,
             "insufficient_data",
             customers=buyers,
             correlation=correlation,
@@ -103,9 +120,9 @@ def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) 
             nll = GammaGammaFitter._negative_log_likelihood(np.log(values), xs, ms, ws, 0.0)
         notes.append(f"{label}: converged")
         return FitResult(
-            model=SPEND_MODEL,
+            model=model,
             status="ok",
-            params=dict(zip(PARAMETER_NAMES[SPEND_MODEL], values.tolist(), strict=True)),
+            params=dict(zip(PARAMETER_NAMES[model], values.tolist(), strict=True)),
             log_likelihood=float(-nll * ws.sum()),
             converged=True,
             penalizer=penalizer,
@@ -119,7 +136,7 @@ def fit_spend_model(summary: pd.DataFrame, params: ClvParameters | None = None) 
             fitter=fitter,
         )
     return FitResult(
-        model=SPEND_MODEL,
+        model=model,
         status="failed",
         customers=buyers,
         rows_fitted=len(rows),

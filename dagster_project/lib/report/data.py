@@ -331,7 +331,7 @@ def clv_model(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, Any] | N
         from analytics.clv_model_runs as f
         left join analytics.clv_model_runs as c
             on c.as_of_date = f.as_of_date and c.model = f.model and c.stage = 'calibration'
-        where f.as_of_date = ? and f.stage = 'final' and f.model <> 'gamma_gamma'""",
+        where f.as_of_date = ? and f.stage = 'final' and f.model not in ('gamma_gamma', 'gamma_gamma_margin')""",
         [as_of],
         ("analytics.clv_model_runs",),
         (),

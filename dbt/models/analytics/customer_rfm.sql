@@ -25,7 +25,9 @@ purchase_days as (
     select
         customer_key,
         order_date,
-        sum(purchase_amount) as day_amount
+        sum(purchase_amount) as day_amount,
+        -- The day's gross margin, known only when every purchase of the day knows its own.
+        case when count(margin_amount) = count(*) then sum(margin_amount) end as day_margin
     from purchases
     group by customer_key, order_date
 
@@ -38,7 +40,8 @@ day_totals as (
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
         count(*) as purchase_day_count,
-        sum(day_amount) as total_amount
+        sum(day_amount) as total_amount,
+        case when count(day_margin) = count(*) then sum(day_margin) end as total_margin
     from purchase_days
     group by customer_key
 
@@ -68,7 +71,8 @@ first_days as (
 
     select
         purchase_days.customer_key,
-        purchase_days.day_amount as first_day_amount
+        purchase_days.day_amount as first_day_amount,
+        purchase_days.day_margin as first_day_margin
     from purchase_days
     inner join day_totals
         on purchase_days.customer_key = day_totals.customer_key
@@ -106,6 +110,15 @@ summary as (
             else 0
         end as monetary_value,
         day_totals.total_amount as total_net_amount,
+        -- The same on gross margin (the spend model's input for CLV on margin).
+        case
+            when day_totals.total_margin is null then null
+            when day_totals.purchase_day_count > 1
+                then (day_totals.total_margin - first_days.first_day_margin)
+                    / (day_totals.purchase_day_count - 1)
+            else 0
+        end as monetary_margin_value,
+        day_totals.total_margin as total_margin_amount,
         order_totals.orders_count,
         day_totals.total_amount / order_totals.orders_count as average_order_value,
         case
@@ -167,6 +180,8 @@ final as (
         scored.days_since_last_purchase,
         cast(scored.monetary_value as {{ dbt.type_numeric() }}) as monetary_value,
         scored.total_net_amount,
+        cast(scored.monetary_margin_value as {{ dbt.type_numeric() }}) as monetary_margin_value,
+        scored.total_margin_amount,
         scored.orders_count,
         cast(scored.average_order_value as {{ dbt.type_numeric() }}) as average_order_value,
         case

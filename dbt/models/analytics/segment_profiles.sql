@@ -14,11 +14,12 @@
     - a postal area or a category is named only when at least min people of the group live
       there or bought it (the top 3 are among those);
     - revenue, orders and basket values are null when fewer than min people of the group bought,
-      the average CLV when fewer than min have one.
+      the average CLV, margin CLV or expected remaining lifetime when fewer than min have one.
 
     Where each group is in its life cycle: the shares of its customers in each lifecycle stage
-    (the phase each RFM segment and tier is in), and the average tenure of its buyers so far
-    (days from the first purchase to the last). How its buyers buy on deals: the shares of
+    (the phase each RFM segment and tier is in), the average tenure of its buyers so far
+    (days from the first purchase to the last), and how long its customers are expected to stay
+    (customer_clv.expected_remaining_days, within the CLV's lifetime horizon). How its buyers buy on deals: the shares of
     opportunistic, mixed, loyal and unclassified (customer_deal_sensitivity).
 
     Age is the age reached in the year of as_of_date (dim_customers keeps the birth year only).
@@ -70,6 +71,13 @@ customers as (
 
 ),
 
+clv as (
+
+    select * from {{ source('analytics', 'customer_clv') }}
+    where as_of_date = {{ loyalty.as_of_date() }}
+
+),
+
 deals as (
 
     select * from {{ ref('customer_deal_sensitivity') }}
@@ -118,6 +126,8 @@ customer_facts as (
     select
         history.customer_key,
         {{ loyalty.to_money('history.predicted_clv') }} as predicted_clv_amount,
+        {{ loyalty.to_money('clv.predicted_margin_clv') }} as predicted_margin_clv_amount,
+        clv.expected_remaining_days,
         -- A prospect has bought nothing; a buyer from a source without amounts has no value.
         case when rfm.customer_key is null then 0 else rfm.total_net_amount end as revenue_amount,
         rfm.channels_used,
@@ -142,6 +152,8 @@ customer_facts as (
         on history.customer_key = customers.customer_key
     left join deals
         on history.customer_key = deals.customer_key
+    left join clv
+        on history.customer_key = clv.customer_key
 
 ),
 
@@ -188,6 +200,10 @@ group_facts as (
         sum(banded_customers.revenue_amount) as revenue_amount,
         count(banded_customers.predicted_clv_amount) as clv_customers,
         sum(banded_customers.predicted_clv_amount) as predicted_clv_amount,
+        count(banded_customers.predicted_margin_clv_amount) as margin_clv_customers,
+        sum(banded_customers.predicted_margin_clv_amount) as predicted_margin_clv_amount,
+        count(banded_customers.expected_remaining_days) as lifetime_customers,
+        avg(banded_customers.expected_remaining_days) as average_expected_remaining_days,
         count(banded_customers.channels_used) as buyers,
         avg(banded_customers.tenure_days) as average_tenure_days,
         {%- for band in age_bands %}
@@ -391,6 +407,8 @@ final as (
             as revenue_share,
         case when not {{ loyalty.too_few('suppression.clv_customers', min_group_size) }} then {{ loyalty.to_money('suppression.predicted_clv_amount / nullif(suppression.clv_customers, 0)') }} end
             as average_predicted_clv_amount,
+        case when not {{ loyalty.too_few('suppression.margin_clv_customers', min_group_size) }} then {{ loyalty.to_money('suppression.predicted_margin_clv_amount / nullif(suppression.margin_clv_customers, 0)') }} end
+            as average_predicted_margin_clv_amount,
 
         ---------- who they are; how they buy (channel mix over the customers with a purchase)
         {%- for name, prefix, cells, denominator in partitions %}
@@ -425,7 +443,9 @@ final as (
         case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then baskets.average_order_value_amount end
             as average_order_value_amount,
         case when not {{ loyalty.too_few('suppression.buyers', min_group_size) }} then suppression.average_tenure_days end
-            as average_tenure_days
+            as average_tenure_days,
+        case when not {{ loyalty.too_few('suppression.lifetime_customers', min_group_size) }} then suppression.average_expected_remaining_days end
+            as average_expected_remaining_days
 
     from suppression
     inner join group_type_sizes

@@ -38,7 +38,8 @@ def test_the_pipeline_step_recovers_published_bgnbd_and_gamma_gamma(cdnow):
         cdnow.calibration_end,
         transactions=cdnow.transactions,
     )
-    purchases, spend = (r for r in run.runs if r["stage"] == "final")
+    purchases, spend, margin = (r for r in run.runs if r["stage"] == "final")
+    assert margin["model"] == "gamma_gamma_margin" and margin["status"] == "no_spend_data"
     assert json.loads(purchases["parameters"]) == pytest.approx(BGNBD, abs=TWO_DECIMALS)
     assert purchases["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)
     assert purchases["customers"] == 2357

@@ -14,10 +14,19 @@ from dagster_project.lib.clv import ClvParameters, fit_purchase_model, fit_spend
 from dagster_project.lib.clv.fit import FitResult
 from dagster_project.lib.clv.run import fit_clv
 from dagster_project.lib.clv.score import Population, score_customers
+from dagster_project.lib.clv.spend import margin_summary
 
 AS_OF = date(1997, 9, 30)
 WEEKS = ClvParameters(time_unit="W", horizon_days=365)
-COMPRESSED_ON = ["frequency", "recency", "T", "monetary_value", "total_spend"]
+COMPRESSED_ON = [
+    "frequency",
+    "recency",
+    "T",
+    "monetary_value",
+    "total_spend",
+    "monetary_margin",
+    "total_margin",
+]
 
 
 def compressed(summary: pd.DataFrame) -> pd.DataFrame:
@@ -30,7 +39,11 @@ def compressed(summary: pd.DataFrame) -> pd.DataFrame:
 def summary(cdnow) -> pd.DataFrame:
     # Whole-dollar spends, so that many customers share a row and the weights matter.
     frame = cdnow.calibration_summary.assign(monetary_value=lambda s: s["monetary_value"].round())
-    return frame.assign(total_spend=lambda s: s["monetary_value"] * (s["frequency"] + 1))
+    return frame.assign(
+        total_spend=lambda s: s["monetary_value"] * (s["frequency"] + 1),
+        monetary_margin=lambda s: (s["monetary_value"] * 0.4).round(),
+        total_margin=lambda s: s["monetary_margin"] * (s["frequency"] + 1),
+    )
 
 
 def test_the_compressed_summary_is_much_smaller(summary):
@@ -73,15 +86,24 @@ def test_the_population_of_the_compressed_rows_is_the_wholes(summary):
 def test_slices_scored_with_the_wholes_population_get_the_wholes_scores(summary, fitted):
     purchases = fit_purchase_model(summary, "bgnbd", WEEKS)
     spend = fit_spend_model(summary, WEEKS)
+    margin = fit_spend_model(margin_summary(summary), WEEKS, "gamma_gamma_margin")
     if not fitted:  # the fallbacks lean on the population most
         purchases = FitResult("bgnbd", "failed")
         spend = FitResult("gamma_gamma", "failed")
-    whole = score_customers(summary, purchases, spend, WEEKS, AS_OF)
+        margin = FitResult("gamma_gamma_margin", "failed")
+    whole = score_customers(summary, purchases, spend, WEEKS, AS_OF, margin_fit=margin)
+    assert whole["predicted_margin_clv"].notna().all()
     population = Population.of(compressed(summary))
+    margin_population = Population.of(margin_summary(compressed(summary)))
     # Slices with no repeat buyer at all, or only repeat buyers, as a partition may be.
     slices = [summary[summary["frequency"] == 0], summary[summary["frequency"] > 0]]
     parts = pd.concat(
-        [score_customers(s, purchases, spend, WEEKS, AS_OF, population) for s in slices]
+        [
+            score_customers(
+                s, purchases, spend, WEEKS, AS_OF, population, margin, margin_population
+            )
+            for s in slices
+        ]
     ).set_index("customer_key")
     parts = parts.loc[whole["customer_key"]].reset_index()
     assert (parts["method"] == whole["method"]).all()
@@ -94,7 +116,15 @@ def test_slices_scored_with_the_wholes_population_get_the_wholes_scores(summary,
 def test_fit_clv_on_compressed_rows_records_the_fits_of_the_full_summary(summary):
     full = fit_clv(WEEKS, AS_OF, summary=summary)
     weighted = fit_clv(WEEKS, AS_OF, summary=compressed(summary))
-    assert [r["status"] for r in weighted.runs] == [r["status"] for r in full.runs] == ["ok", "ok"]
+    assert (
+        [r["status"] for r in weighted.runs]
+        == [r["status"] for r in full.runs]
+        == [
+            "ok",
+            "ok",
+            "ok",
+        ]
+    )
     for ours, theirs in zip(weighted.runs, full.runs, strict=True):
         assert ours["customers"] == theirs["customers"]
         assert ours["log_likelihood"] == pytest.approx(theirs["log_likelihood"], rel=1e-9)

@@ -120,7 +120,8 @@ def test_auto_picks_the_lowest_holdout_mae_and_records_every_candidate(cdnow, tm
     best = min(calibration, key=lambda r: r["holdout_mae"])
     assert run.model == best["model"] == select_model(list(run.holdout.values()))
     final = [r for r in run.runs if r["stage"] == "final"]
-    assert [r["model"] for r in final] == [run.model, "gamma_gamma"]
+    assert [r["model"] for r in final] == [run.model, "gamma_gamma", "gamma_gamma_margin"]
+    assert final[2]["status"] == "no_spend_data"  # CDNOW has no margins
     assert final[0]["holdout_mae"] == best["holdout_mae"]
     assert all(r["selection_metric"] == "mae" for r in run.runs)
     assert (run.scores["model"] == run.model).all()
@@ -128,4 +129,4 @@ def test_auto_picks_the_lowest_holdout_mae_and_records_every_candidate(cdnow, tm
     for path in run.plots:
         assert path.parent == tmp_path and path.read_bytes()[:8] == PNG_MAGIC
     frame = run.runs_frame()
-    assert len(frame) == 5 and frame["parameters"].str.startswith("{").all()
+    assert len(frame) == 6 and frame["parameters"].str.startswith("{").all()

@@ -13,7 +13,7 @@ from dagster_project.lib.clv import RUN_COLUMNS, ClvParameters, run_clv, summari
 
 def test_summary_only_run_has_no_holdout_rows(cdnow):
     run = run_clv(ClvParameters(), cdnow.calibration_end, summary=cdnow.calibration_summary)
-    assert [r["stage"] for r in run.runs] == ["final", "final"]
+    assert [r["stage"] for r in run.runs] == ["final", "final", "final"]
     assert all(set(r) == set(RUN_COLUMNS) for r in run.runs)
     assert run.runs[0]["holdout_mae"] is None and run.plots == []
     assert np.isnan(run.scores["historic_clv"]).all()  # no total_spend column given
@@ -84,7 +84,7 @@ def test_summary_from_sql_and_transactions_together(cdnow):
         ClvParameters(holdout_days=91), as_of, transactions=cdnow.transactions, summary=summary
     )
     assert len(run.scores) == len(summary)
-    assert [r["stage"] for r in run.runs] == ["calibration", "final", "final"]
+    assert [r["stage"] for r in run.runs] == ["calibration", "final", "final", "final"]
     assert run.runs[1]["holdout_mae"] == run.runs[0]["holdout_mae"]
 
 

@@ -17,6 +17,7 @@ from dagster_project.lib.clv import (
     fit_spend_model,
     score_customers,
 )
+from dagster_project.lib.clv.spend import margin_summary
 
 AS_OF = date(1997, 9, 30)
 WEEKS = ClvParameters(time_unit="W", horizon_days=365)
@@ -167,6 +168,120 @@ def test_churn_probability_matches_a_monte_carlo_of_the_model(fits, x, tx, age):
     assert ours == pytest.approx(posterior_monte_carlo(purchases, x, tx, age, t), abs=0.01)
 
 
+def remaining_lifetime_monte_carlo(fit: FitResult, x: float, tx: float, age: float, h: float):
+    """E[time alive in (T, T + h] | x, tx, T] by brute force, as `posterior_monte_carlo`: prior
+    draws weighted by the history's likelihood; the dead add nothing; for the alive a future
+    lifetime is drawn from the model's story (BG/NBD, MBG/NBD: a geometric number of purchases,
+    the last one the dropout, each after an exponential gap; Pareto/NBD: an exponential)."""
+    rng = np.random.default_rng(11)
+    n = 400_000
+    p = fit.params
+    lam = rng.gamma(p["r"], 1.0 / p["alpha"], n)
+    if fit.model == "pareto_nbd":
+        mu = rng.gamma(p["s"], 1.0 / p["beta"], n)
+        alive = lam**x * np.exp(-(lam + mu) * age)
+        dead = (
+            lam**x
+            * np.exp(-lam * tx)
+            * mu
+            / (lam + mu)
+            * (np.exp(-(mu) * tx) - np.exp(-mu * age - lam * (age - tx)))
+        )
+        lifetime = rng.exponential(1.0 / mu)
+    else:
+        q = rng.beta(p["a"], p["b"], n)
+        if fit.model == "bgnbd":
+            alive = lam**x * np.exp(-lam * age) * (1 - q) ** x
+            dead = (x > 0) * lam**x * np.exp(-lam * tx) * q * (1 - q) ** max(x - 1, 0)
+        else:
+            alive = lam**x * np.exp(-lam * age) * (1 - q) ** (x + 1)
+            dead = lam**x * np.exp(-lam * tx) * q * (1 - q) ** x
+        purchases_until_dropout = rng.geometric(np.maximum(q, 1e-300))
+        lifetime = rng.gamma(purchases_until_dropout, 1.0 / lam)
+    return float((alive * np.minimum(lifetime, h)).sum() / (dead.sum() + alive.sum()))
+
+
+@pytest.mark.parametrize(
+    ("x", "tx", "age"), [(0, 0.0, 30.0), (1, 2.0, 38.0), (2, 20.0, 38.0), (4, 35.0, 38.0)]
+)
+def test_remaining_lifetime_matches_a_monte_carlo_of_the_model(fits, x, tx, age):
+    _, purchases, _ = fits
+    h = 1825 / 7
+    ours = ModelPredictor(purchases).expected_active_time(
+        h, np.array([float(x)]), np.array([tx]), np.array([age])
+    )[0]
+    assert ours == pytest.approx(
+        remaining_lifetime_monte_carlo(purchases, x, tx, age, h), abs=0.015 * h
+    )
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
+def test_remaining_lifetime_quadrature_matches_adaptive_integration(cdnow, model):
+    # The double integral, by scipy's adaptive quadrature, of the chance of still being alive at
+    # s over s in [0, h] and the dropout probability's Beta posterior; given q, that chance is the
+    # Laplace transform of the purchase rate's Gamma posterior at q s.
+    from scipy import integrate, stats
+
+    purchases = fit_purchase_model(cdnow.calibration_summary, model, WEEKS)
+    r, alpha, a, b = (purchases.params[k] for k in ("r", "alpha", "a", "b"))
+    h = 1825 / 7
+    for x, tx, age in [(0.0, 0.0, 38.0), (3.0, 30.0, 38.0), (12.0, 37.0, 38.0)]:
+        survived = x if model == "bgnbd" else x + 1
+        dropout_posterior = stats.beta(a, b + survived)
+
+        def capped_lifetime(q: float, x=x, age=age) -> float:
+            return integrate.quad(
+                lambda s: ((alpha + age) / (alpha + age + q * s)) ** (r + x), 0, h, limit=200
+            )[0]
+
+        expected = integrate.quad(
+            lambda q, f=capped_lifetime, d=dropout_posterior: d.pdf(q) * f(q), 0, 1, limit=200
+        )[0]
+        predictor = ModelPredictor(purchases)
+        history = (np.array([x]), np.array([tx]), np.array([age]))
+        alive = predictor.probability_alive(*history)[0]
+        ours = predictor.expected_active_time(h, *history)[0]
+        assert ours == pytest.approx(alive * expected, rel=1e-4)
+
+
+def test_remaining_lifetime_is_within_the_horizon_and_shorter_for_the_lapsed(fits, scores):
+    days = scores["expected_remaining_days"]
+    horizon = WEEKS.lifetime_horizon_days
+    assert (days >= 0).all()
+    assert (days <= scores["probability_alive"] * horizon + 1e-6).all()
+    # The likelier someone is gone, the shorter they are expected to stay, on the whole.
+    assert np.corrcoef(days, scores["probability_alive"])[0, 1] > 0.6
+
+
+def test_margin_clv_follows_the_margin_share_when_every_purchase_keeps_the_same_share(fits):
+    # Gamma-Gamma is scale-free: amounts times 0.3 give the same p and q and 0.3 v, so the
+    # predicted margin per purchase is 0.3 times the predicted spend. One customer whose margins
+    # are not known gets none.
+    summary, purchases, spend = fits
+    with_margins = summary.assign(
+        monetary_margin=summary["monetary_value"] * 0.3, total_margin=summary["total_spend"] * 0.3
+    )
+    unknown = int(np.flatnonzero(summary["frequency"].to_numpy() == 0)[0])  # not in the fit
+    with_margins.loc[with_margins.index[unknown], ["monetary_margin", "total_margin"]] = np.nan
+    margin = fit_spend_model(margin_summary(with_margins), WEEKS, "gamma_gamma_margin")
+    assert margin.ok and margin.model == "gamma_gamma_margin"
+    assert margin.params["p"] == pytest.approx(spend.params["p"], rel=1e-3)
+    assert margin.params["v"] == pytest.approx(0.3 * spend.params["v"], rel=1e-3)
+    scores = score_customers(with_margins, purchases, spend, WEEKS, AS_OF, margin_fit=margin)
+    assert (scores["margin_method"] == "model").all()
+    known = scores.drop(index=scores.index[unknown])
+    np.testing.assert_allclose(
+        known["predicted_margin_per_purchase"],
+        0.3 * known["predicted_spend_per_purchase"],
+        rtol=2e-3,
+    )
+    np.testing.assert_allclose(
+        known["predicted_margin_clv"], 0.3 * known["predicted_clv"], rtol=2e-3
+    )
+    margins = ["predicted_margin_per_purchase", "predicted_margin_clv"]
+    assert scores.iloc[unknown][margins].isna().all()
+
+
 def test_insufficient_fit_falls_back_to_the_heuristic_without_raising():
     summary = pd.DataFrame(
         {
@@ -184,7 +299,9 @@ def test_insufficient_fit_falls_back_to_the_heuristic_without_raising():
     assert purchases.status == spend.status == "insufficient_data"
     scores = score_customers(summary, purchases, spend, params, AS_OF)
     assert (scores["method"] == "heuristic").all() and (scores["spend_method"] == "heuristic").all()
-    numbers = scores.select_dtypes("number")
+    margins = ["predicted_margin_per_purchase", "predicted_margin_clv"]
+    assert scores[margins].isna().all(axis=None) and (scores["margin_method"] == "none").all()
+    numbers = scores.drop(columns=margins).select_dtypes("number")
     assert np.isfinite(numbers.to_numpy()).all()
     assert scores["probability_alive"].between(0, 1).all()
     assert scores["churn_probability_90d"].between(0, 1).all()
@@ -294,4 +411,5 @@ def test_a_history_the_model_cannot_score_falls_back_alone(cdnow, monkeypatch):
     one_timers = (summary["frequency"] == 0).to_numpy()
     assert (scores["method"][one_timers] == "heuristic").all()
     assert (scores["method"][~one_timers] == "model").all()
-    assert np.isfinite(scores.drop(columns="historic_clv").select_dtypes("number")).all(axis=None)
+    no_margins = ["historic_clv", "predicted_margin_per_purchase", "predicted_margin_clv"]
+    assert np.isfinite(scores.drop(columns=no_margins).select_dtypes("number")).all(axis=None)
