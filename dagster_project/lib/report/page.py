@@ -149,8 +149,23 @@ def _empty(sentence: str) -> str:
     return f'<p class="empty">{_inline(sentence)}</p>'
 
 
-def _section(section_id: str, title: str, lead: str, body: str) -> str:
+# Each section's heading, by its id (SECTIONS gives the order and the short label of the menu).
+SECTION_TITLES = {
+    "kpis": "Headline KPIs and their trend",
+    "segments": "Segments and tiers",
+    "pareto": "Revenue concentration (Pareto)",
+    "cohorts": "Cohort retention",
+    "lifecycle": "Lifecycle",
+    "clv": "Customer lifetime value",
+    "quality": "Data quality",
+    "exports": "Exports",
+    "plans": "Plans",
+}
+
+
+def _section(section_id: str, lead: str, body: str) -> str:
     lead_html = f'<p class="lead">{_inline(lead)}</p>' if lead else ""
+    title = SECTION_TITLES[section_id]
     return f'<section id="{section_id}"><h2>{escape(title)}</h2>{lead_html}{body}</section>'
 
 
@@ -213,7 +228,7 @@ def _kpi_section(data: ReportData, charts: dict[str, Chart]) -> str:
                 "one day (each daily run adds a day; `loyalty history` computes past ones)."
             )
         )
-    return _section("kpis", "Headline KPIs and their trend", "", "".join(parts))
+    return _section("kpis", "", "".join(parts))
 
 
 def _groups_table(frame: pd.DataFrame, name: str) -> str:
@@ -247,7 +262,6 @@ def _segments_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     return _section(
         "segments",
-        "Segments and tiers",
         "How many customers each RFM segment and value tier holds, and how much of the "
         "revenue they bring (purchases by the day, prescription lines left out).",
         body,
@@ -270,7 +284,6 @@ def _pareto_section(data: ReportData, charts: dict[str, Chart]) -> str:
         body = summary + _figure(charts["pareto"])
     return _section(
         "pareto",
-        "Revenue concentration (Pareto)",
         "Customers ordered by what they spent, largest first: the curve shows the share of "
         "revenue the first x % of them bring.",
         body,
@@ -288,7 +301,6 @@ def _cohort_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     return _section(
         "cohorts",
-        "Cohort retention",
         "A cohort is the customers whose first purchase fell in a month.",
         body,
     )
@@ -317,7 +329,6 @@ def _lifecycle_section(data: ReportData, charts: dict[str, Chart]) -> str:
         parts.append(_figure(charts["lifecycle_stages"]))
     return _section(
         "lifecycle",
-        "Lifecycle",
         "Where customers stand in their life with the shop: prospect, new, active, "
         "reactivated, at risk, lapsed, lost.",
         "".join(parts),
@@ -405,7 +416,6 @@ def _clv_section(data: ReportData, charts: dict[str, Chart]) -> str:
         parts.append(_empty(f"No holdout tracking plot: {reason}"))
     return _section(
         "clv",
-        "Customer lifetime value",
         "Predicted CLV per value tier, and how the purchase model did on the holdout period "
         "(actual against expected repeat purchases of the customers it was fitted on).",
         "".join(parts),
@@ -457,7 +467,6 @@ def _quality_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     return _section(
         "quality",
-        "Data quality",
         "Rows set aside at ingest, by source and reason (`loyalty quarantine` lists them by "
         "day; `quarantine.<source>` holds the rows).",
         "".join(parts),
@@ -488,7 +497,6 @@ def _exports_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     return _section(
         "exports",
-        "Exports",
         "Segment files written for the email tools on this day: who was sent, who was held "
         "out as the control group, and who is to be suppressed.",
         body,
@@ -639,7 +647,6 @@ def _plans_section(data: ReportData, charts: dict[str, Chart]) -> str:
         parts.append(_recommendations_part(plans))
     return _section(
         "plans",
-        "Plans",
         "Each plan's objective against where a straight line from its baseline says it should "
         "be, what it spent, and what it earned against its control group; how each campaign "
         "wave responded; and what to cross-sell to each segment.",
