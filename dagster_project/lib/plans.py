@@ -96,10 +96,22 @@ def _retained_share(con: duckdb.DuckDBPyConnection, keys: list[str], day: date) 
 
 
 def metric_value(
-    con: duckdb.DuckDBPyConnection, plan: Any, target: Target, day: date
+    con: duckdb.DuckDBPyConnection,
+    plan: Any,
+    target: Target,
+    day: date,
+    audiences: dict[date, list[str] | None] | None = None,
 ) -> float | None:
-    """The objective's metric on `day` (docs/marketing.md)."""
+    """The objective's metric on `day` (docs/marketing.md). `audiences` keeps the audiences
+    already selected, by day, for the next call (a plan's row reads the baseline's twice)."""
     metric, baseline_day = plan.objective.metric, plan.objective.baseline_date
+    audiences = {} if audiences is None else audiences
+
+    def audience_on(when: date) -> list[str] | None:
+        if when not in audiences:
+            audiences[when] = audience(con, target, when)
+        return audiences[when]
+
     if metric.startswith("kpi_daily."):
         column = metric.removeprefix("kpi_daily.")
         rows = con.execute(
@@ -107,9 +119,9 @@ def metric_value(
         ).fetchall()
         return None if not rows or rows[0][0] is None else float(rows[0][0])
     if metric == "customers":
-        people = audience(con, target, day)
+        people = audience_on(day)
         return None if people is None else float(len(people))
-    baseline = audience(con, target, baseline_day)
+    baseline = audience_on(baseline_day)
     if baseline is None:
         return None
     if metric == "retained_share":
@@ -193,9 +205,12 @@ def plan_progress(
 ) -> dict[str, Any]:
     """The row of analytics.plan_progress of one plan on `day`."""
     objective = plan.objective
-    actual = metric_value(con, plan, target, day)
+    audiences: dict[date, list[str] | None] = {}
+    actual = metric_value(con, plan, target, day, audiences)
     cumulative = objective.metric in ("reactivated", "revenue", "orders")
-    baseline = 0.0 if cumulative else metric_value(con, plan, target, objective.baseline_date)
+    baseline = (
+        0.0 if cumulative else metric_value(con, plan, target, objective.baseline_date, audiences)
+    )
     expected = None
     on_track = None
     if baseline is not None:
