@@ -244,6 +244,36 @@ def lifecycle_stages(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFram
     return frame.sort_values(["_order", "stage"]).drop(columns="_order").reset_index(drop=True)
 
 
+def segment_life(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
+    """Where each RFM segment is in its life on D, from analytics.segment_profiles (groups too
+    small to show are not there): customers, average tenure so far, average expected remaining
+    days, and the lifecycle stage most of it is in with that share (hidden shares left out).
+    Largest segments first."""
+    stage_columns = [f"stage_{stage}_share" for stage in STAGE_ORDER]
+    columns = ("segment", "customers", "tenure_days", "remaining_days", *stage_columns)
+    profiles = frame_or_empty(
+        con,
+        "select group_name as segment, customers, average_tenure_days as tenure_days, "
+        "average_expected_remaining_days as remaining_days, "
+        + ", ".join(stage_columns)
+        + " from analytics.segment_profiles where as_of_date = ? and group_type = 'rfm_segment'",
+        [as_of],
+        ("analytics.segment_profiles",),
+        columns,
+    )
+    shares = (
+        profiles[stage_columns]
+        .apply(pd.to_numeric)
+        .rename(columns=dict(zip(stage_columns, STAGE_ORDER, strict=True)))
+    )
+    known = shares.notna().any(axis=1)
+    profiles["main_stage"] = shares.fillna(-1.0).idxmax(axis=1).where(known)
+    profiles["main_stage_share"] = shares.max(axis=1)
+    order = profiles.sort_values(["customers", "segment"], ascending=[False, True])
+    kept = ["segment", "customers", "tenure_days", "remaining_days", "main_stage"]
+    return order[[*kept, "main_stage_share"]].reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class LifecycleFlow:
     """Customers moving between lifecycle stages from the as-of day before D to D.
@@ -456,6 +486,7 @@ class ReportData:
     cohorts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     stages: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     flow: LifecycleFlow | None = None
+    segment_life: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     clv_values: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     clv_summary: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     clv_model: dict[str, Any] | None = None
@@ -484,6 +515,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, as_of: date, reports_dir: P
         cohorts=cohort_retention(con, as_of),
         stages=lifecycle_stages(con, as_of),
         flow=lifecycle_flow(con, as_of),
+        segment_life=segment_life(con, as_of),
         clv_values=clv_values,
         clv_summary=clv_tier_summary(clv_values),
         clv_model=model,

@@ -306,6 +306,12 @@ def _cohort_section(data: ReportData, charts: dict[str, Chart]) -> str:
     )
 
 
+def _main_stage(stage: Any, stage_share: Any) -> str:
+    if _is_missing(stage):
+        return "–"
+    return f"{str(stage).replace('_', ' ')} ({percent(stage_share, 0)})"
+
+
 def _lifecycle_section(data: ReportData, charts: dict[str, Chart]) -> str:
     parts = []
     if "lifecycle_flow" in charts and data.flow is not None:
@@ -327,6 +333,34 @@ def _lifecycle_section(data: ReportData, charts: dict[str, Chart]) -> str:
         )
     if "lifecycle_stages" in charts:
         parts.append(_figure(charts["lifecycle_stages"]))
+    if len(data.segment_life):
+        parts.append(
+            "<h3>Where each RFM segment is in its life</h3>"
+            + _table(
+                [
+                    "RFM segment",
+                    "customers",
+                    "tenure so far (days)",
+                    "expected to stay (days)",
+                    "most are",
+                ],
+                (
+                    (
+                        r.segment,
+                        count(r.customers),
+                        number(r.tenure_days, 0),
+                        number(r.remaining_days, 0),
+                        _main_stage(r.main_stage, r.main_stage_share),
+                    )
+                    for r in data.segment_life.itertuples()
+                ),
+                [False, True, True, True, False],
+            )
+            + '<p class="note">Tenure: first to last purchase, averaged over the segment\'s '
+            "buyers. Expected to stay: the purchase model's expected days still active within "
+            "its lifetime horizon (<code>clv.lifetime_horizon_days</code>, five years by "
+            "default). Groups too small to describe are left out.</p>"
+        )
     return _section(
         "lifecycle",
         "Where customers stand in their life with the shop: prospect, new, active, "

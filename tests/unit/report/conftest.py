@@ -296,6 +296,7 @@ def build_small_warehouse(folder: Path, seed: int = 7) -> SmallWarehouse:
         [AS_OF],
     )
     _plans_tables(con, rfm)
+    table("analytics.segment_profiles", _segment_profiles())
     con.close()
     reports_dir = folder / "reports"
     plots = reports_dir / "clv" / AS_OF.isoformat()
@@ -314,6 +315,34 @@ def build_small_warehouse(folder: Path, seed: int = 7) -> SmallWarehouse:
 
 
 PLAN_DAYS = (PREVIOUS, AS_OF, LATER)
+
+
+def _segment_profiles() -> pd.DataFrame:
+    """Profiles of three RFM segments (one with every stage share hidden) and a tier, on AS_OF,
+    and one segment on LATER (never shown)."""
+    stages = ("prospect", "new", "active", "reactivated", "at_risk", "lapsed", "lost")
+
+    def row(day, group_type, name, customers, tenure, remaining, shares):
+        return {
+            "as_of_date": day,
+            "group_type": group_type,
+            "group_name": name,
+            "customers": customers,
+            "min_group_size": 10,
+            "average_tenure_days": tenure,
+            "average_expected_remaining_days": remaining,
+            **{f"stage_{s}_share": shares.get(s) for s in stages},
+        }
+
+    return pd.DataFrame(
+        [
+            row(AS_OF, "rfm_segment", "Champions", 40, 610.0, 1450.2, {"active": 0.9, "new": 0.1}),
+            row(AS_OF, "rfm_segment", "At Risk", 25, 300.5, 420.0, {"at_risk": 0.6, "lapsed": 0.4}),
+            row(AS_OF, "rfm_segment", "Hibernating", 12, 90.0, None, {}),
+            row(AS_OF, "value_tier", "gold", 30, 700.0, 1500.0, {"active": 1.0}),
+            row(LATER, "rfm_segment", "Promising", 99, 10.0, 5.0, {"new": 1.0}),
+        ]
+    ).astype({f"stage_{s}_share": "float64" for s in stages})
 
 
 def _plans_tables(con: duckdb.DuckDBPyConnection, rfm: pd.DataFrame) -> None:

@@ -123,6 +123,20 @@ def test_the_lifecycle_flow_is_the_stage_moves_from_the_previous_snapshot(
     assert counts["stage"].tolist() == [s for s in data.STAGE_ORDER if s in by_stage]
 
 
+def test_segment_life_is_each_segments_tenure_remaining_days_and_main_stage_on_the_day(
+    warehouse: SmallWarehouse,
+):
+    with warehouse.connect() as con:
+        life = data.segment_life(con, AS_OF)
+    assert life["segment"].tolist() == ["Champions", "At Risk", "Hibernating"]  # largest first
+    champions = life.iloc[0]
+    assert champions.tenure_days == 610.0 and champions.remaining_days == 1450.2
+    assert (champions.main_stage, champions.main_stage_share) == ("active", 0.9)
+    assert life.iloc[1].main_stage == "at_risk"
+    hidden = life.iloc[2]  # every share hidden: no main stage, no remaining days
+    assert pd.isna(hidden.main_stage) and pd.isna(hidden.remaining_days)
+
+
 def test_clv_by_tier_is_every_customers_prediction_with_their_tier(warehouse: SmallWarehouse):
     joined = warehouse.clv.merge(warehouse.rfm[["customer_key", "value_tier"]], on="customer_key")
     with warehouse.connect() as con:

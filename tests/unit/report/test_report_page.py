@@ -21,7 +21,7 @@ from dagster_project.lib.report.build import (
     report_name,
     write_report,
 )
-from dagster_project.lib.report.page import SECTIONS, render_page
+from dagster_project.lib.report.page import SECTION_TITLES, SECTIONS, render_page
 from dagster_project.lib.warehouse import ensure_warehouse_tables
 
 ALL_CHARTS = {
@@ -39,17 +39,8 @@ ALL_CHARTS = {
     "exports",
     "plans",
 }
-HEADINGS = (
-    "Headline KPIs and their trend",
-    "Segments and tiers",
-    "Revenue concentration (Pareto)",
-    "Cohort retention",
-    "Lifecycle",
-    "Customer lifetime value",
-    "Data quality",
-    "Exports",
-    "Plans",
-)
+# Every section the page defines, in its order.
+HEADINGS = tuple(SECTION_TITLES[section_id] for section_id, _, _ in SECTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +90,12 @@ def test_the_numbers_on_the_page_are_the_days(report):
     top, customers = int(concentration["top_customers"]), int(concentration["customers"])
     assert f"The top {top} of {customers} customers (20 %)" in html
     assert "Lifecycle flow, 2025-02-28 to 2025-03-20" in html
+    # Where each RFM segment is in its life: the day's profiles, largest first.
+    assert (
+        '<td>Champions</td><td class="num">40</td><td class="num">610</td>'
+        '<td class="num">1,450</td><td>active (90 %)</td>'
+    ) in html
+    assert '<td>Promising</td><td class="num">99</td>' not in html  # a later day's profile
     assert '<td>holdout forecast by</td><td class="num">bgnbd fitted on the calibration' in html
     assert "k_part01" not in html  # file names are not listed, counts are
     # Exports: klaviyo's upsert file came in two parts (30 + 12 people) beside its opt-out file
