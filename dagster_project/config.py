@@ -22,7 +22,7 @@ from dagster_project.lib.rfm import DEFAULT_SEGMENTS, SchemeError, scheme_cells
 from dagster_project.lib.sources.generic import GenericFileSpec
 from dagster_project.lib.sources.specs import FILE_SOURCES, POS_MEMBERS, POS_TICKETS, SHOPIFY_ORDERS
 from dagster_project.plan_settings import PlanSettings
-from dagster_project.segment_settings import SegmentRule
+from dagster_project.segment_settings import ExportSegment
 from dagster_project.settings_base import Strict
 
 CONFIG_ENV = "LOYALTY_CONFIG"
@@ -353,7 +353,7 @@ class ExportsSettings(Strict):
     tools: list[Literal["mailchimp", "klaviyo", "brevo", "hubspot", "generic"]] = Field(
         default_factory=list, description="email tools to write segment files for"
     )
-    segments: dict[str, SegmentRule] = Field(default_factory=dict)
+    segments: dict[str, ExportSegment] = Field(default_factory=dict)
     control_share: float = Field(0.1, ge=0, lt=1, description="share held out of each segment")
     campaign_window_days: int = Field(30, ge=1, description="days after an export to measure")
     brevo_delimiter: Literal[";", ","] = ";"
@@ -365,6 +365,18 @@ class ExportsSettings(Strict):
     @classmethod
     def _folder_safe_names(cls, value: dict) -> dict:
         return _safe_names(value, "segment")
+
+    @model_validator(mode="after")
+    def _sms_segments_have_a_tool_that_sends_sms(self) -> ExportsSettings:
+        from dagster_project.lib.exports import SMS_PROFILES  # the profiles, not the settings
+
+        for name, segment in self.segments.items():
+            if segment.channel == "sms" and not set(self.tools) & set(SMS_PROFILES):
+                raise ValueError(
+                    f"segments.{name}.channel: sms needs one of {', '.join(SMS_PROFILES)} "
+                    "in exports.tools (the tools that send SMS)"
+                )
+        return self
 
 
 def _safe_names(value: dict, what: str) -> dict:
@@ -456,6 +468,11 @@ class Settings(Strict):
                 raise ValueError(
                     f"plans.{name}.targets.segment: {segment!r} is not a segment of "
                     f"exports.segments ({known})"
+                )
+            if segment and self.exports.segments[segment].channel != plan.channel:
+                raise ValueError(
+                    f"plans.{name}.channel: {plan.channel}, but exports.segments.{segment} is "
+                    f"sent by {self.exports.segments[segment].channel} (set the same channel)"
                 )
         return self
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 from pydantic import Field, field_validator, model_validator
 
-from dagster_project.segment_settings import SegmentRule
+from dagster_project.segment_settings import RULE_FIELDS, SegmentRule
 from dagster_project.settings_base import Strict
 
 # Metrics measured on the plan's own people (docs/marketing.md says how each is counted).
@@ -126,6 +126,7 @@ class PlanTargets(SegmentRule):
     """Who a plan is for: an export segment by name (`segment`, whose files and control group the
     plan then uses), or a rule in the form of exports.segments."""
 
+    CRITERIA: ClassVar[tuple[str, ...]] = (*RULE_FIELDS, "segment")
     segment: str | None = Field(None, description="a segment of exports.segments")
 
     @model_validator(mode="after")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from dagster_project.lib.segment_rules import checked_condition
 from dagster_project.settings_base import Strict
 
+# What says who is in a segment (an export segment adds how it is reached: `channel`).
+RULE_FIELDS = ("rfm_segment", "value_tier", "lifecycle_stage", "clv_min", "clv_max", "where")
+
 
 class SegmentRule(Strict):
     """Who an export segment holds, as of the run's day: every criterion given must hold."""
+
+    # The fields that say who: at least one must be given.
+    CRITERIA: ClassVar[tuple[str, ...]] = RULE_FIELDS
 
     rfm_segment: list[str] | None = None
     value_tier: list[Literal["gold", "silver", "bronze", "wood"]] | None = None
@@ -25,7 +31,7 @@ class SegmentRule(Strict):
 
     @model_validator(mode="after")
     def _meaningful(self) -> SegmentRule:
-        given = [v for v in self.model_dump().values() if v is not None]
+        given = [name for name in self.CRITERIA if getattr(self, name) is not None]
         if not given:
             raise ValueError(
                 "give at least one of rfm_segment, value_tier, lifecycle_stage, "
@@ -41,3 +47,10 @@ class SegmentRule(Strict):
         if value is not None:
             checked_condition(value)
         return value
+
+
+class ExportSegment(SegmentRule):
+    """An export segment: who it holds (the rule), and how they are reached. `sms` segments go
+    to the people with SMS consent and a number, through the tools that send SMS."""
+
+    channel: Literal["email", "sms"] = Field("email", description="email or sms")

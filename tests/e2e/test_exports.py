@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import phonenumbers
 import pytest
 from erasure_scan import found_in_files, found_in_warehouse, person_values
 from loyalty_project import pos_net_revenue, shopify_net_revenue
@@ -54,7 +55,9 @@ exports:
     buyers: {{where: "frequency >= 0"}}
     champions: {{rfm_segment: [Champions, Loyal]}}
     win_back: {{lifecycle_stage: [at_risk, lapsed, lost]}}
+    texts: {{where: "frequency >= 0", channel: sms}}
 """
+SMS_TOOLS = {"klaviyo": "Phone Number", "brevo": "SMS", "generic": "phone"}
 
 
 def loyalty(*args: str) -> subprocess.CompletedProcess[str]:
@@ -178,6 +181,67 @@ def may_be_contacted(landing: Path, day: str) -> set[str]:
             if str(customer["id"]) in erased_shopify:
                 erased_emails.add(normalise(customer.get("email")))
     return allowed - erased_emails
+
+
+def e164(number: str) -> str | None:
+    """The number in E.164 as phonenumbers reads it in Spain (the configured default region)."""
+    try:
+        parsed = phonenumbers.parse(number, "ES")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def may_be_texted(landing: Path, day: str) -> set[str]:
+    """E.164 numbers whose latest card form decision by the end of `day` gave SMS consent,
+    without the numbers of anyone who asked to be erased."""
+    end = pd.Timestamp(day) + pd.Timedelta(days=1)
+    decisions: dict[str, tuple[pd.Timestamp, bool]] = {}
+    erasures = [
+        row
+        for p in sorted(landing.glob("privacy/erasure_requests/date=*/*.csv"))
+        for row in read_csv(p)
+    ]
+    erased_cards = {row["card_id"] for row in erasures}
+    erased_numbers = set()
+    for path in sorted(landing.glob("pos/members/date=*/*.csv")):
+        for row in read_csv(path):
+            number, at = e164(row["phone"]), pd.Timestamp(row["updated_at"])
+            if row["card_id"] in erased_cards and number:
+                erased_numbers.add(number)
+            if number and at < end and (number not in decisions or at >= decisions[number][0]):
+                decisions[number] = (at, row["sms_opt_in"] == "true")
+    erased_shopify = {row["shopify_customer_id"] for row in erasures}
+    for path in sorted(landing.glob("ecommerce/customers/date=*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            customer = json.loads(line)
+            if str(customer["id"]) in erased_shopify and customer.get("phone"):
+                erased_numbers.add(e164(customer["phone"]))
+    return {number for number, (_, given) in decisions.items() if given} - erased_numbers
+
+
+def test_an_sms_segment_sends_numbers_with_sms_consent_through_the_tools_that_text(
+    project: Project,
+):
+    allowed = may_be_texted(project.landing, END)
+    texted = set()
+    for tool, column in SMS_TOOLS.items():
+        folder = project.export_folder(tool, "texts")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["channel"] == "sms"
+        delimiter = ";" if tool == "brevo" else ","
+        path = folder / f"{tool}_texts_{END}.csv"
+        assert "@" not in path.read_text(encoding="utf-8")  # numbers only, never an address
+        numbers = {r[column] for r in read_csv(path, delimiter)}
+        assert numbers <= allowed, (tool, sorted(numbers - allowed)[:3])
+        assert all(n.startswith("+") and n[1:].isdigit() for n in numbers), tool
+        texted |= numbers
+    assert len(texted) > 20
+    # The tools that do not send SMS get no SMS segment.
+    for tool in set(TOOLS) - set(SMS_TOOLS):
+        assert not (project.folder / "exports" / tool / "texts").exists()
 
 
 def test_every_tool_and_segment_has_files_whose_manifest_matches(project: Project):

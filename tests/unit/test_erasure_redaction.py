@@ -16,7 +16,7 @@ from dagster_project.lib.erasure.warehouse import (
     REQUEST_REDACTION,
     redact_erased,
 )
-from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports import profile_for
 from dagster_project.lib.exports.files import ExportFile, publish_export, split_csv
 from dagster_project.lib.privacy import PERSONAL_COLUMNS, keyed_hash
 from dagster_project.lib.sources.specs import ALL_RAW_TABLES
@@ -171,18 +171,28 @@ def test_nobody_erased_changes_nothing_but_the_requests_clear_ids(con):
     assert con.execute("select * from raw.pos_members order by card_id").fetchall() == before
 
 
-def _export(folder: Path, tool: str, upsert_rows: list[dict], optouts: list[dict]) -> None:
+def _export(
+    folder: Path, tool: str, upsert_rows: list[dict], optouts: list[dict], channel: str = "email"
+) -> None:
     import pandas as pd
 
-    profile = PROFILES[tool]
-    column = profile.email_column
-    upsert = pd.DataFrame([{column: r["email"], "In buyers": "yes"} for r in upsert_rows])
-    optout = pd.DataFrame({column: [r["email"] for r in optouts]})
+    profile = profile_for(tool, channel)
+    column, field = profile.address_column, "phone" if channel == "sms" else "email"
+    upsert = pd.DataFrame([{column: r[field], "In buyers": "yes"} for r in upsert_rows])
+    optout = pd.DataFrame({column: [r[field] for r in optouts]})
+    delimiter = profile.delimiter
     files = [
-        ExportFile(f"{tool}_buyers.csv", "upsert", split_csv(upsert)[0], len(upsert)),
-        ExportFile(f"{tool}_buyers_optout.csv", "optout", split_csv(optout)[0], len(optout)),
+        ExportFile(
+            f"{tool}_buyers.csv", "upsert", split_csv(upsert, delimiter=delimiter)[0], len(upsert)
+        ),
+        ExportFile(
+            f"{tool}_buyers_optout.csv",
+            "optout",
+            split_csv(optout, delimiter=delimiter)[0],
+            len(optout),
+        ),
     ]
-    publish_export(folder, files, {"as_of_date": folder.name, "tool": tool})
+    publish_export(folder, files, {"as_of_date": folder.name, "tool": tool, "channel": channel})
 
 
 def test_earlier_segment_files_are_rewritten_without_the_erased_person(con, tmp_path: Path):
@@ -225,12 +235,38 @@ def test_earlier_segment_files_are_rewritten_without_the_erased_person(con, tmp_
     assert purge_export_files(con, tmp_path, KEY, {}).rows == 0
 
 
+def test_earlier_sms_files_are_rewritten_without_the_erased_persons_number(con, tmp_path: Path):
+    # An SMS segment's files name people by their number only: the erasure finds Ana there by
+    # the keyed hash of her E.164 number, and leaves Bea's.
+    day = date(2025, 3, 1)
+    ana, bea = card("1001"), card("1002")
+    con.executemany(
+        "insert into analytics.campaign_members values (?, 'buyers', ?, 'gold', false)",
+        [(day, ana), (day, bea)],
+    )
+    people = [{"phone": "+34600000001"}, {"phone": "+34600000002"}]
+    folder = tmp_path / "brevo" / "buyers" / day.isoformat()
+    _export(folder, "brevo", people, [], channel="sms")
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        con.execute(
+            "insert into ops.export_log values (?, 'brevo', 'buyers', ?, ?, ?, ?, now())",
+            [day, entry["name"], entry["kind"], entry["rows"], entry["sha256"]],
+        )
+    redact_erased(con, KEY)
+    purged = purge_export_files(con, tmp_path, KEY, {})
+    assert purged.rows == 1
+    text = (folder / "brevo_buyers.csv").read_text(encoding="utf-8")
+    assert "+34600000001" not in text and "+34600000002" in text
+    assert text.splitlines()[0].split(";")[0] == "SMS"
+
+
 def test_a_rewritten_file_keeps_every_other_row_byte_for_byte():
     """Kept rows come out as the export writer wrote them, a quoted newline or delimiter
     included; only the erased person's row goes."""
     import pandas as pd
 
-    from dagster_project.lib.erasure.exports import _without_erased_csv
+    from dagster_project.lib.erasure.exports import ErasedKeys, _without_erased_csv
 
     frame = pd.DataFrame(
         {
@@ -241,5 +277,6 @@ def test_a_rewritten_file_keeps_every_other_row_byte_for_byte():
     )
     (written,) = split_csv(frame)
     (expected,) = split_csv(frame.drop(index=1))
-    kept = _without_erased_csv(written, "Email Address", ",", {email("ana@example.com")}, KEY)
+    erased = ErasedKeys({email("ana@example.com")}, set(), KEY)
+    kept = _without_erased_csv(written, "Email Address", "email", ",", erased)
     assert kept == (expected, 2, 1)

@@ -94,6 +94,10 @@ def test_a_plan_can_target_a_rule_and_a_kpi():
             r"plans\.grow\.period: end 2025-12-01 is before start",
         ),
         ({"channel": "fax"}, r"plans\.grow\.channel"),
+        (
+            {"channel": "sms"},
+            r"plans\.grow\.channel: sms, but exports\.segments\.champions is sent by email",
+        ),
         ({"actions": []}, r"plans\.grow\.actions"),
         (
             {"actions": [{"kind": "promotion", "description": "x"}]},

@@ -12,12 +12,13 @@ import duckdb
 import pytest
 from segment_tables import create_segment_tables
 
-from dagster_project.config import ConfigError, SegmentRule, settings_from_dict
+from dagster_project.config import ConfigError, settings_from_dict
 from dagster_project.lib.exports import build
 from dagster_project.lib.exports.build import SegmentError, segment_members
 from dagster_project.lib.segment_rules import (
     checked_condition,
 )
+from dagster_project.segment_settings import SegmentRule
 
 RX = "(select customer_key from marts.fct_transaction_lines where category = 'Recetas')"
 BYPASSES = {
@@ -128,3 +129,16 @@ def test_a_condition_past_the_parser_still_reaches_no_table_or_file(
     rule = SegmentRule.model_construct(where=condition)
     with pytest.raises(SegmentError, match=r"^exports\.segments\.vip: the rule does not apply"):
         segment_members(warehouse, "vip", rule, date(2025, 3, 31))
+
+
+def test_an_sms_segment_needs_a_tool_that_sends_sms():
+    segments = {"vip": {"value_tier": ["gold"], "channel": "sms"}}
+    with pytest.raises(ConfigError, match=r"segments\.vip\.channel: sms needs one of"):
+        settings_from_dict({"exports": {"tools": ["mailchimp", "hubspot"], "segments": segments}})
+    settings = settings_from_dict({"exports": {"tools": ["brevo"], "segments": segments}})
+    assert settings.exports.segments["vip"].channel == "sms"
+    # The channel alone says nobody: a segment still needs a rule.
+    with pytest.raises(ConfigError, match=r"exports\.segments\.vip: give at least one of"):
+        settings_from_dict(
+            {"exports": {"tools": ["brevo"], "segments": {"vip": {"channel": "sms"}}}}
+        )

@@ -4,7 +4,8 @@ A segment file already written (an upsert that listed the person, the opt-out fi
 each tool to forget them) stays on disk in its dated folder. Once a person is erased, every such
 file that named them is rewritten without their rows: the folders of the export days they were
 sent in (`analytics.campaign_members`) and of each campaign's next export day (its opt-out and
-leavers files), found by the keyed hash of the address in each row. The opt-out file of the
+leavers files), found by the keyed hash of the address in each row (of the number in E.164, in
+the files of an SMS segment). The opt-out file of the
 erasure's own day names them on purpose, so that each tool forgets them too: it is rewritten by
 the next run, as a file of an earlier day. `ops.erasure_exports` remembers up to which export day
 each erased person's files were rewritten, so a folder is read again only when a newer one may
@@ -25,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.lib import contacts
-from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports import PROFILES, profile_for
 from dagster_project.lib.exports.files import MANIFEST, ExportFile, publish_export
 from dagster_project.lib.privacy import keyed_hash
 
@@ -96,20 +97,33 @@ class PurgedFiles:
     files: int = 0
 
 
-def _is_erased(address: str, erased_keys: set[str], pseudonym_key: str) -> bool:
-    normal = contacts.normalize_email(address) if address else None
-    return normal is not None and keyed_hash(normal, pseudonym_key, "email") in erased_keys
+@dataclass(frozen=True)
+class ErasedKeys:
+    """The keyed hashes of every erased person's addresses and numbers, and the key they were
+    made with: whether a file's value names an erased person."""
+
+    emails: set[str]
+    phones: set[str]
+    pseudonym_key: str
+
+    def names_erased(self, value: str, kind: str) -> bool:
+        if not value:
+            return False
+        if kind == "phone":  # SMS files hold the E.164 form, the form the key was made of
+            return keyed_hash(value, self.pseudonym_key, "phone") in self.phones
+        normal = contacts.normalize_email(value)
+        return normal is not None and keyed_hash(normal, self.pseudonym_key, "email") in self.emails
 
 
 def _without_erased_csv(
-    data: bytes, column: str, delimiter: str, erased_keys: set[str], pseudonym_key: str
+    data: bytes, column: str, kind: str, delimiter: str, erased: ErasedKeys
 ) -> tuple[bytes, int, int]:
     """The CSV without the rows whose address is erased: (bytes, rows kept, rows removed).
     Read as records (a quoted value may hold a newline) and written back by the writer the
     export files are written with (lib/exports/files.py), so kept rows keep their bytes."""
     header, *rows = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter)
     index = header.index(column)
-    kept = [row for row in rows if not _is_erased(row[index], erased_keys, pseudonym_key)]
+    kept = [row for row in rows if not erased.names_erased(row[index], kind)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
     writer.writerows([header, *kept])
@@ -117,13 +131,10 @@ def _without_erased_csv(
 
 
 def _without_erased_parquet(
-    data: bytes, column: str, erased_keys: set[str], pseudonym_key: str
+    data: bytes, column: str, kind: str, erased: ErasedKeys
 ) -> tuple[bytes, int, int]:
     table = pq.read_table(pa.BufferReader(data))
-    keep = [
-        not _is_erased(address, erased_keys, pseudonym_key)
-        for address in table.column(column).to_pylist()
-    ]
+    keep = [not erased.names_erased(value, kind) for value in table.column(column).to_pylist()]
     kept = table.filter(pa.array(keep))
     if kept.num_rows == table.num_rows:
         return data, table.num_rows, 0
@@ -136,8 +147,7 @@ def _rewrite_folder(
     folder: Path,
     tool: str,
     delimiter: str,
-    erased_keys: set[str],
-    pseudonym_key: str,
+    erased: ErasedKeys,
     only_kind: str | None = None,
 ) -> tuple[list[dict], int]:
     """Rewrite one dated export folder without the erased rows; its new file entries and the
@@ -146,18 +156,18 @@ def _rewrite_folder(
     if not manifest_path.exists():
         return [], 0
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    column = PROFILES[tool].email_column
+    # An SMS segment's files name people by their number (the manifest says the channel).
+    profile = profile_for(tool, manifest.get("channel", "email"))
+    column, kind = profile.address_column, profile.address_kind
     files, removed = [], 0
     for entry in manifest["files"]:
         data = (folder / entry["name"]).read_bytes()
         if only_kind and entry["kind"] != only_kind:
             new, rows, gone = data, entry["rows"], 0
         elif entry["name"].endswith(".parquet"):
-            new, rows, gone = _without_erased_parquet(data, column, erased_keys, pseudonym_key)
+            new, rows, gone = _without_erased_parquet(data, column, kind, erased)
         else:
-            new, rows, gone = _without_erased_csv(
-                data, column, delimiter, erased_keys, pseudonym_key
-            )
+            new, rows, gone = _without_erased_csv(data, column, kind, delimiter, erased)
         files.append(ExportFile(entry["name"], entry["kind"], new, rows))
         removed += gone
     if not removed:
@@ -184,10 +194,14 @@ def purge_export_files(
     if latest is None:
         return purged
     folders = con.execute(_PENDING_FOLDERS_SQL, {"latest": latest}).fetchall()
-    erased_keys = {
-        key
-        for (key,) in con.execute("select key from erased_keys where key_kind = 'email'").fetchall()
-    }
+    keys = con.execute(
+        "select key_kind, key from erased_keys where key_kind in ('email', 'phone')"
+    ).fetchall()
+    erased = ErasedKeys(
+        {key for kind, key in keys if kind == "email"},
+        {key for kind, key in keys if kind == "phone"},
+        pseudonym_key,
+    )
     for tool, segment, day, kinds in folders:
         folder = exports_dir / tool / segment / day.isoformat()
         delimiter = delimiters.get(tool, PROFILES[tool].delimiter)
@@ -195,8 +209,7 @@ def purge_export_files(
             folder,
             tool,
             delimiter,
-            erased_keys,
-            pseudonym_key,
+            erased,
             only_kind=None if kinds == "all" else kinds,
         )
         if not removed:

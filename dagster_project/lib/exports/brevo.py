@@ -7,6 +7,10 @@ attributes once in Brevo). Separator `;` by default, as Brevo's templates use
 (`exports.brevo_delimiter` switches to `,`). Files over 250 MB are split into numbered parts.
 Leavers: `EMAIL` and `IN_<SEGMENT>` = `false` (an import that updates existing contacts).
 Opt-outs: `EMAIL`, imported into the blocklist (no email from the account any more).
+
+SMS segments (`SMS_PROFILE`): the same files with `SMS` (the number in E.164, with its plus,
+Brevo's own attribute for the mobile number) in place of `EMAIL`; opt-outs are imported into
+the SMS blocklist.
 """
 
 import pandas as pd
@@ -60,6 +64,36 @@ PROFILE = ExportProfile(
     leavers,
     delimiter=";",
     max_bytes=MAX_BYTES,
-    email_column="EMAIL",
+    address_column="EMAIL",
+    recommendation_columns=RECOMMENDATION,
+)
+
+
+def sms_upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
+    frame = upsert(audience, segment).drop(columns="EMAIL")
+    frame.insert(0, "SMS", audience["phone"].to_numpy())
+    return frame
+
+
+def sms_leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"SMS": people["phone"], membership_attribute(segment): flag(len(people), "false")}
+    )
+
+
+def sms_optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"SMS": people["phone"]})
+
+
+SMS_PROFILE = ExportProfile(
+    "brevo",
+    sms_upsert,
+    sms_optout,
+    sms_leavers,
+    delimiter=";",
+    max_bytes=MAX_BYTES,
+    phone_columns=("SMS",),
+    address_column="SMS",
+    address_kind="phone",
     recommendation_columns=RECOMMENDATION,
 )

@@ -10,6 +10,10 @@ now, and everyone who could be contacted on that day and no longer can. They are
 opt-out file; those who only left the segment (or whose address became invalid) to the leavers
 file, which takes them out of this segment and nothing else. Every file is written by
 `files.publish_export`; ops.export_log records each.
+
+A segment's `channel` says how it is reached: by email (the address, its consent) or by SMS
+(the number in E.164, its SMS consent: `is_sms_contactable`), the latter only through the tools
+that send SMS (`SMS_PROFILES`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports import SMS_PROFILES, profile_for
 from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.files import (
     ExportFile,
@@ -42,6 +46,27 @@ from dagster_project.lib.segment_rules import (
 )
 from dagster_project.lib.tables import CAMPAIGN_MEMBERS, EXPORT_LOG
 from dagster_project.lib.warehouse import replace_rows
+
+
+@dataclass(frozen=True)
+class ChannelColumns:
+    """Where pii.customer_contactability says whether and why a person can be reached by a
+    channel, and the column the people's address or number goes by in the files' frames."""
+
+    contactable: str
+    reason: str
+    address: str
+    people_column: str
+
+
+CHANNELS = {
+    "email": ChannelColumns(
+        "is_contactable", "not_contactable_reason", "email_normalized", "email"
+    ),
+    "sms": ChannelColumns(
+        "is_sms_contactable", "not_sms_contactable_reason", "phone_e164", "phone"
+    ),
+}
 
 
 class SegmentError(Exception):
@@ -100,7 +125,8 @@ def segment_members(
 def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> pd.DataFrame:
     """The treated customers' audience rows: analytics of the day and their contact data."""
     frame = con.execute(
-        f"""select base.*, contacts.email, contacts.first_name, contacts.last_name
+        f"""select base.*, contacts.email, contacts.phone_e164 as phone, contacts.first_name,
+            contacts.last_name
         from ({SEGMENT_BASE_SQL}) as base
         inner join pii.customer_contacts as contacts using (customer_key)
         where base.customer_key in (select unnest($keys))
@@ -110,11 +136,16 @@ def _audience(con: duckdb.DuckDBPyConnection, keys: list[str], as_of: date) -> p
     return frame
 
 
-def contactability(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
-    """The day's people in customer_key order: what is built from them (the suppression file)
-    comes out the same whatever order the table's rows were written in."""
+def contactability(
+    con: duckdb.DuckDBPyConnection, as_of: date, channel: str = "email"
+) -> pd.DataFrame:
+    """The day's people in customer_key order, for `channel`: `customer_key`, `is_contactable`,
+    `not_contactable_reason` and `address` (the address, or the number for SMS). What is built
+    from them (the suppression file) comes out the same whatever order the rows were written in."""
+    columns = CHANNELS[channel]
     return con.execute(
-        "select customer_key, is_contactable, not_contactable_reason, email_normalized "
+        f"select customer_key, {columns.contactable} as is_contactable, "
+        f"{columns.reason} as not_contactable_reason, {columns.address} as address "
         "from pii.customer_contactability where as_of_date = $as_of order by customer_key",
         {"as_of": as_of},
     ).df()
@@ -135,12 +166,15 @@ def suppressed_people(
     previous_day: date | None,
     treated: set[str],
     today: pd.DataFrame,
+    channel: str = "email",
 ) -> pd.DataFrame:
-    """Who must no longer get the segment's mail (see the module's docstring), and why.
-    Columns: customer_key, email, reason (OPTOUT_REASONS or LEAVER_REASONS)."""
+    """Who must no longer get the segment's mail or messages (see the module's docstring), and
+    why. Columns: customer_key, email (phone for SMS), reason (OPTOUT_REASONS or
+    LEAVER_REASONS). `today` is `contactability` of the day for the same channel."""
+    address = CHANNELS[channel].people_column
     if previous_day is None:
-        return pd.DataFrame(columns=["customer_key", "email", "reason"])
-    before = contactability(con, previous_day)
+        return pd.DataFrame(columns=["customer_key", address, "reason"])
+    before = contactability(con, previous_day, channel)
     sent_before = con.execute(
         "select customer_key from analytics.campaign_members "
         "where campaign = $campaign and as_of_date = $day and not is_control",
@@ -150,7 +184,7 @@ def suppressed_people(
     left = is_in(keys, sent_before) & ~is_in(keys, treated)
     contactable_now = today.loc[today["is_contactable"].astype(bool), "customer_key"]
     withdrew = before["is_contactable"].astype(bool).to_numpy() & ~is_in(keys, contactable_now)
-    chosen = before[(left | withdrew) & before["email_normalized"].notna().to_numpy()]
+    chosen = before[(left | withdrew) & before["address"].notna().to_numpy()]
     # Why they may not be mailed now: today's reason, "erased" when gone from today's people,
     # "left_segment" when they still could be contacted (they only left the segment).
     reasons = today.set_index("customer_key")["not_contactable_reason"]
@@ -160,7 +194,7 @@ def suppressed_people(
     return pd.DataFrame(
         {
             "customer_key": chosen["customer_key"].to_numpy(),
-            "email": chosen["email_normalized"].to_numpy(),
+            address: chosen["address"].to_numpy(),
             "reason": reason.to_numpy(),
         }
     )
@@ -213,9 +247,11 @@ def export_day(
 ) -> ExportSummary:
     """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
     summary = ExportSummary(as_of)
-    today = contactability(con, as_of)
-    contactable = today.loc[today["is_contactable"].astype(bool), "customer_key"]
+    people = {channel: contactability(con, as_of, channel) for channel in CHANNELS}
     for name, rule in exports.segments.items():
+        channel = rule.channel
+        today = people[channel]
+        contactable = today.loc[today["is_contactable"].astype(bool), "customer_key"]
         members = segment_members(con, name, rule, as_of)
         members = members[is_in(members["customer_key"], contactable)].reset_index(drop=True)
         previous = con.execute(
@@ -235,7 +271,7 @@ def export_day(
         audience = _audience(con, treated, as_of).assign(segment=name)
         audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
         previous_day = _previous_export_day(con, name, as_of)
-        stopped = suppressed_people(con, name, previous_day, set(treated), today)
+        stopped = suppressed_people(con, name, previous_day, set(treated), today, channel)
         optouts = int(is_in(stopped["reason"], OPTOUT_REASONS).sum())
         summary.segments[name] = {
             "members": len(members),
@@ -244,8 +280,9 @@ def export_day(
             "optouts": optouts,
             "leavers": len(stopped) - optouts,
         }
-        for tool in exports.tools:
-            profile = PROFILES[tool]
+        tools = [t for t in exports.tools if channel == "email" or t in SMS_PROFILES]
+        for tool in tools:
+            profile = profile_for(tool, channel)
             delimiter = exports.brevo_delimiter if tool == "brevo" else profile.delimiter
             stem = f"{tool}_{name}_{as_of.isoformat()}"
             files = _tool_files(
@@ -259,6 +296,7 @@ def export_day(
                     "as_of_date": as_of.isoformat(),
                     "tool": tool,
                     "segment": name,
+                    "channel": channel,
                     "definition": rule.model_dump(exclude_none=True),
                     "control_share": exports.control_share,
                     **summary.segments[name],
@@ -285,14 +323,14 @@ def export_day(
 
 
 def forget_erased(con: duckdb.DuckDBPyConnection) -> int:
-    """Remove erased people's addresses from every earlier day's contactability.
+    """Remove erased people's addresses and numbers from every earlier day's contactability.
 
-    Their address was kept until now so this day's suppression files could name them once; from
-    here on no table holds it, and no later export can.
+    They were kept until now so this day's suppression files could name them once; from here on
+    no table holds them, and no later export can.
     """
     (count,) = con.execute(
-        """update pii.customer_contactability set email_normalized = null
-        where email_normalized is not null and customer_key in (
+        """update pii.customer_contactability set email_normalized = null, phone_e164 = null
+        where (email_normalized is not null or phone_e164 is not null) and customer_key in (
             select customer_key from pii.customer_contacts where is_erased
         )"""
     ).fetchone()

@@ -65,6 +65,6 @@ PROFILE = ExportProfile(
     leavers,
     max_rows=MAX_ROWS,
     max_bytes=MAX_BYTES,
-    email_column="Email",
+    address_column="Email",
     recommendation_columns=RECOMMENDATION,
 )

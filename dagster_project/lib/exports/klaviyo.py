@@ -8,6 +8,10 @@ time part, as Klaviyo reads them). Files over 50 MB are split into numbered part
 Leavers: `Email` and `In <segment>` = `false`, imported into the same list (the property changes,
 the segment lets them go; consent untouched). Opt-outs: `Email`, imported under Profiles →
 Suppressed profiles (account-wide).
+
+SMS segments (`SMS_PROFILE`): `Phone Number` (E.164, with its plus) in place of `Email` and
+`SMS Marketing Consent` in place of the email consent; opt-outs are the same import with
+`SMS Marketing Consent` = `UNSUBSCRIBED` (Klaviyo's suppression list is for email only).
 """
 
 import pandas as pd
@@ -64,6 +68,41 @@ PROFILE = ExportProfile(
     optout,
     leavers,
     max_bytes=MAX_BYTES,
-    email_column="Email",
+    address_column="Email",
+    recommendation_columns=RECOMMENDATION,
+)
+
+
+def sms_upsert(audience: pd.DataFrame, segment: str) -> pd.DataFrame:
+    frame = upsert(audience, segment).drop(columns=["Email", "Email Marketing Consent"])
+    frame.insert(0, "Phone Number", audience["phone"].to_numpy())
+    frame.insert(3, "SMS Marketing Consent", flag(len(audience), "SUBSCRIBED"))
+    return frame
+
+
+def sms_leavers(people: pd.DataFrame, segment: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"Phone Number": people["phone"], membership_field(segment): flag(len(people), "false")}
+    )
+
+
+def sms_optout(people: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Phone Number": people["phone"],
+            "SMS Marketing Consent": flag(len(people), "UNSUBSCRIBED"),
+        }
+    )
+
+
+SMS_PROFILE = ExportProfile(
+    "klaviyo",
+    sms_upsert,
+    sms_optout,
+    sms_leavers,
+    max_bytes=MAX_BYTES,
+    phone_columns=("Phone Number",),
+    address_column="Phone Number",
+    address_kind="phone",
     recommendation_columns=RECOMMENDATION,
 )

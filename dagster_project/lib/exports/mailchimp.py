@@ -56,6 +56,6 @@ PROFILE = ExportProfile(
     upsert,
     optout,
     leavers,
-    email_column="Email Address",
+    address_column="Email Address",
     recommendation_columns=RECOMMENDATION,
 )

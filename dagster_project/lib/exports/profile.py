@@ -1,7 +1,8 @@
 """What every email tool's export profile provides, and the audience it starts from.
 
 An **audience** is the frame the export step hands each profile: one row per contactable customer
-of a segment, with `customer_key`, `email`, `first_name`, `last_name`, `rfm_segment`,
+of a segment, with `customer_key`, `email`, `phone` (E.164), `first_name`, `last_name`,
+`rfm_segment`,
 `value_tier`, `lifecycle_stage`, `predicted_clv`, `probability_alive`,
 `expected_next_purchase_date`, `recommended_category` and `recommended_subcategory` (what to
 cross-sell, never health; empty without a recommendation) and `segment` (the export segment's
@@ -17,6 +18,11 @@ differently (docs/marketing.md):
   mailed, only not as members of this segment: they get the segment's membership field set to
   "no" (`In <segment>`), on which the tool's segment is defined, and nothing global.
 
+An SMS segment (`channel: sms`) works the same with the number instead of the address: the
+people carry `phone`, the reasons are `no_sms_consent` and `erased` (opt-outs) or
+`left_segment` and `no_phone` (leavers), and the tools that send SMS have a second profile
+(`SMS_PROFILES`) whose files name the number.
+
 Membership is a field per export segment, overwritten by every import, because a person can be in
 several segments at once, and tags (Mailchimp) accumulate on import and are never taken away.
 
@@ -27,12 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 
 AUDIENCE_COLUMNS = (
     "customer_key",
     "email",
+    "phone",
     "first_name",
     "last_name",
     "rfm_segment",
@@ -47,8 +55,8 @@ AUDIENCE_COLUMNS = (
 )
 # Why someone stops getting a segment's mail: the first are global opt-outs, the rest only
 # leave the segment.
-OPTOUT_REASONS = ("no_consent", "unsubscribed", "erased")
-LEAVER_REASONS = ("left_segment", "invalid_email")
+OPTOUT_REASONS = ("no_consent", "unsubscribed", "erased", "no_sms_consent")
+LEAVER_REASONS = ("left_segment", "invalid_email", "no_phone")
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,19 @@ class ExportProfile:
     parquet: bool = False
     # Columns holding phone numbers: a valid E.164 number keeps its leading plus (files.py).
     phone_columns: tuple[str, ...] = ()
-    # The column every file of the tool names the person's address in (an erasure finds them
-    # there in files written before it: lib/erasure/exports.py).
-    email_column: str = "email"
+    # The column every file of the profile names the person in, and what it holds: an email
+    # address, or a phone number in E.164 for SMS (an erasure finds them there in files
+    # written before it, by the keyed hash of either: lib/erasure/exports.py).
+    address_column: str = "email"
+    address_kind: Literal["email", "phone"] = "email"
     # The upsert's columns of the recommendation (category, subcategory); left out unless
     # exports.recommendations is on (the fields must exist in the tool first).
     recommendation_columns: tuple[str, ...] = ()
+
+    @property
+    def channel(self) -> str:
+        """`email`, or `sms` for a profile whose files name phone numbers."""
+        return "sms" if self.address_kind == "phone" else "email"
 
 
 def iso_date(values: pd.Series) -> pd.Series:

@@ -19,41 +19,15 @@ members as (
 
 ),
 
-shopify_customers as (
-
-    select * from {{ ref('int_shopify_customers_unioned') }}
-
-),
-
 erasure_requests as (
 
     select * from {{ ref('stg_privacy__erasure_requests') }}
 
 ),
 
-online_ranked as (
-
-    select
-        identities.customer_key,
-        shopify_customers.email_key,
-        row_number() over (
-            partition by identities.customer_key
-            order by
-                shopify_customers.has_customer_record desc,
-                shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key asc
-        ) as recency_rank
-    from identities
-    inner join shopify_customers
-        on identities.source_key = shopify_customers.shopify_customer_key
-    where identities.source_system = 'shopify'
-
-),
-
 online as (
 
-    select * from online_ranked
-    where recency_rank = 1
+    select * from {{ ref('int_customer_online_accounts') }}
 
 ),
 

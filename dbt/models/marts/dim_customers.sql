@@ -17,12 +17,6 @@ members as (
 
 ),
 
-shopify_customers as (
-
-    select * from {{ ref('int_shopify_customers_unioned') }}
-
-),
-
 transactions as (
 
     select * from {{ ref('fct_transactions') }}
@@ -62,30 +56,6 @@ card_profiles as (
 
 ),
 
-online_accounts_ranked as (
-
-    select
-        identities.customer_key,
-        shopify_customers.created_at,
-        shopify_customers.postal_code,
-        shopify_customers.country_code,
-        min(shopify_customers.created_at) over (
-            partition by identities.customer_key
-        ) as first_created_at,
-        row_number() over (
-            partition by identities.customer_key
-            order by
-                shopify_customers.has_customer_record desc,
-                shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key asc
-        ) as recency_rank
-    from identities
-    inner join shopify_customers
-        on identities.source_key = shopify_customers.shopify_customer_key
-    where identities.source_system = 'shopify'
-
-),
-
 online_profiles as (
 
     select
@@ -97,8 +67,7 @@ online_profiles as (
                 and {{ loyalty.regexp_like('postal_code', "'^[0-9]{5}$'") }}
                 then postal_code
         end as postal_code
-    from online_accounts_ranked
-    where recency_rank = 1
+    from {{ ref('int_customer_online_accounts') }}
 
 ),
 

@@ -10,48 +10,16 @@
 
 with
 
-identities as (
-
-    select * from {{ ref('int_customer_identities_resolved') }}
-
-),
-
 members as (
 
     select * from {{ ref('stg_pos__members') }}
 
 ),
 
-shopify_customers as (
-
-    select * from {{ ref('int_shopify_customers_unioned') }}
-
-),
-
 -- A person's Shopify record: the one with an account record, most recently updated.
-online_ranked as (
-
-    select
-        identities.customer_key,
-        shopify_customers.*,
-        row_number() over (
-            partition by identities.customer_key
-            order by
-                shopify_customers.has_customer_record desc,
-                shopify_customers.updated_at desc,
-                shopify_customers.shopify_customer_key asc
-        ) as recency_rank
-    from identities
-    inner join shopify_customers
-        on identities.source_key = shopify_customers.shopify_customer_key
-    where identities.source_system = 'shopify'
-
-),
-
 online as (
 
-    select * from online_ranked
-    where recency_rank = 1
+    select * from {{ ref('int_customer_online_accounts') }}
 
 ),
 
@@ -92,6 +60,7 @@ joined as (
         members.has_email_opt_in as card_email_opt_in,
         members.updated_at as card_updated_at,
         members.phone_e164 as card_phone_e164,
+        members.phone_key as card_phone_key,
         members.birth_date,
         members.postal_code as card_postal_code,
         members.marital_status,
@@ -105,6 +74,7 @@ joined as (
         online.has_email_opt_in as online_email_opt_in,
         online.email_marketing_consent_updated_at as online_consent_updated_at,
         online.phone_e164 as online_phone_e164,
+        online.phone_key as online_phone_key,
         online.postal_code as online_postal_code,
         erased.customer_key is not null as is_erased
     from people
@@ -143,6 +113,12 @@ final as (
             else online_email_key
         end as email_key,
         case when not is_erased then coalesce(card_phone_e164, online_phone_e164) end as phone_e164,
+        -- The number's keyed hash: what SMS consents are matched on (the number kept above).
+        case
+            when is_erased then null
+            when card_phone_e164 is not null then card_phone_key
+            else online_phone_key
+        end as phone_key,
         case
             when not is_erased then coalesce(card_postal_code, online_postal_code)
         end as postal_code,

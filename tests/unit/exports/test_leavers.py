@@ -8,11 +8,14 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports import PROFILES, SMS_PROFILES
 from dagster_project.lib.exports.build import _tool_files, contactability, suppressed_people
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 BEFORE, TODAY = date(2025, 3, 30), date(2025, 3, 31)
+PHONES = {
+    name: f"+3460000000{i}" for i, name in enumerate(["ana", "bea", "cruz", "dani", "eva", "gil"])
+}
 
 
 @pytest.fixture
@@ -21,8 +24,10 @@ def con(tmp_path):
     ensure_warehouse_tables(connection)
     connection.execute(
         "create table pii.customer_contactability (as_of_date date, customer_key varchar, "
-        "email_normalized varchar, is_contactable boolean, not_contactable_reason varchar)"
+        "email_normalized varchar, is_contactable boolean, not_contactable_reason varchar, "
+        "phone_e164 varchar, is_sms_contactable boolean, not_sms_contactable_reason varchar)"
     )
+    # The same story by email and by SMS (each person's number is "+3460000000" + a digit).
     rows = [
         # before: everyone contactable
         (BEFORE, "ana", "ana@example.com", True, None),
@@ -39,7 +44,11 @@ def con(tmp_path):
         (TODAY, "eva", "eva@example.com", True, None),
         (TODAY, "gil", "gil@example.com", False, "no_consent"),
     ]
-    connection.executemany("insert into pii.customer_contactability values (?, ?, ?, ?, ?)", rows)
+    sms_reason = {"no_consent": "no_sms_consent", "erased": "erased", None: None}
+    rows = [(*row, PHONES[row[1]] if row[2] else None, row[3], sms_reason[row[4]]) for row in rows]
+    connection.executemany(
+        "insert into pii.customer_contactability values (?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
     members = pd.DataFrame(
         {
             "as_of_date": BEFORE,
@@ -107,11 +116,36 @@ def test_a_leaver_is_in_no_global_opt_out_file_and_every_opt_out_is(con, tool):
     assert leavers[membership[0]].tolist() == [LEFT_VALUE[tool]]
 
 
+@pytest.mark.parametrize("tool", sorted(SMS_PROFILES))
+def test_an_sms_segment_suppresses_by_number_with_the_sms_reasons(con, tool):
+    today = contactability(con, TODAY, "sms")
+    stopped = suppressed_people(con, "vip", BEFORE, {"ana"}, today, "sms")
+    assert sorted(stopped.itertuples(index=False, name=None)) == [
+        ("bea", PHONES["bea"], "no_sms_consent"),
+        ("cruz", PHONES["cruz"], "left_segment"),
+        ("dani", PHONES["dani"], "erased"),
+    ]
+    profile = SMS_PROFILES[tool]
+    files = {
+        f.kind: f
+        for f in _tool_files(profile, "stem", "vip", AUDIENCE_OF_ANA, stopped, ";", True)
+        if f.name.endswith(".csv")
+    }
+    column = profile.address_column
+    upsert = read(files["upsert"].data, ";")
+    # The number keeps its plus (a valid E.164 number is not a formula) and no address is sent.
+    assert upsert[column].tolist() == [PHONES["ana"]]
+    assert "ana@example.com" not in files["upsert"].data.decode()
+    assert sorted(read(files["optout"].data, ";")[column]) == [PHONES["bea"], PHONES["dani"]]
+    assert read(files["leavers"].data, ";")[column].tolist() == [PHONES["cruz"]]
+
+
 AUDIENCE_OF_ANA = pd.DataFrame(
     [
         {
             "customer_key": "ana",
             "email": "ana@example.com",
+            "phone": "+34600000000",
             "first_name": "Ana",
             "last_name": "García",
             "rfm_segment": "Champions",

@@ -4,7 +4,7 @@ from datetime import date
 
 import pandas as pd
 
-from dagster_project.lib.exports import PROFILES
+from dagster_project.lib.exports import PROFILES, SMS_PROFILES
 from dagster_project.lib.exports.build import _tool_files
 from dagster_project.lib.exports.profile import AUDIENCE_COLUMNS
 
@@ -12,6 +12,7 @@ AUDIENCE = pd.DataFrame(
     {
         "customer_key": ["k1", "k2"],
         "email": ["ana@example.com", "luis@example.com"],
+        "phone": ["+34600000001", "+34600000002"],
         "first_name": ["Ana", "Luis"],
         "last_name": ["García", "Pérez"],
         "rfm_segment": ["Champions", "At Risk"],
@@ -28,6 +29,9 @@ AUDIENCE = pd.DataFrame(
 LEAVERS = pd.DataFrame(
     {"customer_key": ["k3"], "email": ["old@example.com"], "reason": ["left_segment"]}
 )
+SMS_LEAVERS = pd.DataFrame(
+    {"customer_key": ["k3"], "phone": ["+34600000003"], "reason": ["left_segment"]}
+)
 
 
 def test_every_profile_reads_only_audience_columns_and_keeps_every_row():
@@ -37,6 +41,15 @@ def test_every_profile_reads_only_audience_columns_and_keeps_every_row():
         assert len(upsert) == 2, tool
         assert len(profile.optout(LEAVERS)) == 1, tool
         assert len(profile.leavers(LEAVERS, "vip")) == 1, tool
+    # The tools that send SMS: the same rows, named by the number, never by the address.
+    assert set(SMS_PROFILES) == {"klaviyo", "brevo", "generic"}
+    for tool, profile in SMS_PROFILES.items():
+        upsert = profile.upsert(AUDIENCE.loc[:, list(AUDIENCE_COLUMNS)], "vip")
+        assert upsert[profile.address_column].tolist() == ["+34600000001", "+34600000002"], tool
+        assert not upsert.isin(["ana@example.com"]).any(axis=None), tool
+        assert profile.optout(SMS_LEAVERS)[profile.address_column].tolist() == ["+34600000003"]
+        assert len(profile.leavers(SMS_LEAVERS, "vip")) == 1, tool
+        assert profile.channel == "sms" and PROFILES[tool].channel == "email"
 
 
 def test_mailchimp_segments_on_a_merge_field_the_import_overwrites_not_on_tags():
