@@ -26,7 +26,7 @@ ranked as (
 
     select
         identities.customer_key,
-        shopify_customers.*,
+        shopify_customers.shopify_customer_key,
         min(shopify_customers.created_at) over (
             partition by identities.customer_key
         ) as first_created_at,
@@ -44,11 +44,18 @@ ranked as (
 
 ),
 
+-- The chosen record's columns by a join, not by dropping the rank from `*` (Spark has no
+-- `* exclude`).
 final as (
 
-    select * exclude (recency_rank)
+    select
+        ranked.customer_key,
+        ranked.first_created_at,
+        shopify_customers.*
     from ranked
-    where recency_rank = 1
+    inner join shopify_customers
+        on ranked.shopify_customer_key = shopify_customers.shopify_customer_key
+    where ranked.recency_rank = 1
 
 )
 
