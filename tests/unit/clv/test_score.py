@@ -3,6 +3,7 @@ against a Monte Carlo that knows nothing of our closed forms."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -123,12 +124,21 @@ def test_next_purchase_date_is_where_expected_purchases_reach_one(fits, scores):
     assert (horizon < 1.0).all()
 
 
-def posterior_monte_carlo(fit: FitResult, x: float, tx: float, age: float, t: float) -> float:
-    """P(no purchase in (T, T + t] | x, tx, T) by brute force: draw customers from the prior,
-    weight each by the likelihood of the history, split into alive / dead at T, and for the
-    alive ones integrate the chance of no purchase in the window (Pareto/NBD: death may come
-    first). Independent of lifetimes' formulas and of our closed form."""
-    rng = np.random.default_rng(7)
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """Customers drawn from a fitted model's prior, each weighted by the likelihood of the
+    history (x, tx, T) split by whether they are alive or already dead at T: what the Monte
+    Carlo checks below share. `dropout` is mu (Pareto/NBD) or p (BG/NBD, MBG/NBD)."""
+
+    rng: np.random.Generator
+    lam: np.ndarray
+    dropout: np.ndarray
+    alive: np.ndarray
+    dead: np.ndarray
+
+
+def posterior_draws(fit: FitResult, x: float, tx: float, age: float, seed: int) -> PosteriorDraws:
+    rng = np.random.default_rng(seed)
     n = 400_000
     p = fit.params
     lam = rng.gamma(p["r"], 1.0 / p["alpha"], n)
@@ -143,17 +153,28 @@ def posterior_monte_carlo(fit: FitResult, x: float, tx: float, age: float, t: fl
             / (lam + mu)
             * (np.exp(-(mu) * tx) - np.exp(-mu * age - lam * (age - tx)))
         )
+        return PosteriorDraws(rng, lam, mu, alive, dead)
+    q = rng.beta(p["a"], p["b"], n)
+    if fit.model == "bgnbd":  # dropout only right after a repeat purchase
+        alive = lam**x * np.exp(-lam * age) * (1 - q) ** x
+        dead = (x > 0) * lam**x * np.exp(-lam * tx) * q * (1 - q) ** max(x - 1, 0)
+    else:  # MBG/NBD: also right after the first purchase
+        alive = lam**x * np.exp(-lam * age) * (1 - q) ** (x + 1)
+        dead = lam**x * np.exp(-lam * tx) * q * (1 - q) ** x
+    return PosteriorDraws(rng, lam, q, alive, dead)
+
+
+def posterior_monte_carlo(fit: FitResult, x: float, tx: float, age: float, t: float) -> float:
+    """P(no purchase in (T, T + t] | x, tx, T) by brute force: the alive customers' chance of no
+    purchase in the window (Pareto/NBD: death may come first), the dead never buy. Independent
+    of lifetimes' formulas and of our closed form."""
+    d = posterior_draws(fit, x, tx, age, seed=7)
+    if fit.model == "pareto_nbd":
+        lam, mu = d.lam, d.dropout
         silent = mu / (lam + mu) + lam / (lam + mu) * np.exp(-(lam + mu) * t)
     else:
-        q = rng.beta(p["a"], p["b"], n)
-        if fit.model == "bgnbd":  # dropout only right after a repeat purchase
-            alive = lam**x * np.exp(-lam * age) * (1 - q) ** x
-            dead = (x > 0) * lam**x * np.exp(-lam * tx) * q * (1 - q) ** max(x - 1, 0)
-        else:  # MBG/NBD: also right after the first purchase
-            alive = lam**x * np.exp(-lam * age) * (1 - q) ** (x + 1)
-            dead = lam**x * np.exp(-lam * tx) * q * (1 - q) ** x
-        silent = np.exp(-lam * t)
-    return float((dead.sum() + (alive * silent).sum()) / (dead.sum() + alive.sum()))
+        silent = np.exp(-d.lam * t)
+    return float((d.dead.sum() + (d.alive * silent).sum()) / (d.dead.sum() + d.alive.sum()))
 
 
 @pytest.mark.parametrize(
@@ -169,36 +190,17 @@ def test_churn_probability_matches_a_monte_carlo_of_the_model(fits, x, tx, age):
 
 
 def remaining_lifetime_monte_carlo(fit: FitResult, x: float, tx: float, age: float, h: float):
-    """E[time alive in (T, T + h] | x, tx, T] by brute force, as `posterior_monte_carlo`: prior
-    draws weighted by the history's likelihood; the dead add nothing; for the alive a future
-    lifetime is drawn from the model's story (BG/NBD, MBG/NBD: a geometric number of purchases,
-    the last one the dropout, each after an exponential gap; Pareto/NBD: an exponential)."""
-    rng = np.random.default_rng(11)
-    n = 400_000
-    p = fit.params
-    lam = rng.gamma(p["r"], 1.0 / p["alpha"], n)
+    """E[time alive in (T, T + h] | x, tx, T] by brute force: the dead add nothing; for the alive
+    a future lifetime is drawn from the model's story (BG/NBD, MBG/NBD: a geometric number of
+    purchases, the last one the dropout, each after an exponential gap; Pareto/NBD: an
+    exponential)."""
+    d = posterior_draws(fit, x, tx, age, seed=11)
     if fit.model == "pareto_nbd":
-        mu = rng.gamma(p["s"], 1.0 / p["beta"], n)
-        alive = lam**x * np.exp(-(lam + mu) * age)
-        dead = (
-            lam**x
-            * np.exp(-lam * tx)
-            * mu
-            / (lam + mu)
-            * (np.exp(-(mu) * tx) - np.exp(-mu * age - lam * (age - tx)))
-        )
-        lifetime = rng.exponential(1.0 / mu)
+        lifetime = d.rng.exponential(1.0 / d.dropout)
     else:
-        q = rng.beta(p["a"], p["b"], n)
-        if fit.model == "bgnbd":
-            alive = lam**x * np.exp(-lam * age) * (1 - q) ** x
-            dead = (x > 0) * lam**x * np.exp(-lam * tx) * q * (1 - q) ** max(x - 1, 0)
-        else:
-            alive = lam**x * np.exp(-lam * age) * (1 - q) ** (x + 1)
-            dead = lam**x * np.exp(-lam * tx) * q * (1 - q) ** x
-        purchases_until_dropout = rng.geometric(np.maximum(q, 1e-300))
-        lifetime = rng.gamma(purchases_until_dropout, 1.0 / lam)
-    return float((alive * np.minimum(lifetime, h)).sum() / (dead.sum() + alive.sum()))
+        purchases_until_dropout = d.rng.geometric(np.maximum(d.dropout, 1e-300))
+        lifetime = d.rng.gamma(purchases_until_dropout, 1.0 / d.lam)
+    return float((d.alive * np.minimum(lifetime, h)).sum() / (d.dead.sum() + d.alive.sum()))
 
 
 @pytest.mark.parametrize(
