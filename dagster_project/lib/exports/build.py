@@ -247,7 +247,9 @@ def export_day(
 ) -> ExportSummary:
     """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
     summary = ExportSummary(as_of)
-    people = {channel: contactability(con, as_of, channel) for channel in CHANNELS}
+    # Who may be reached on the day, read once per channel the segments use.
+    channels = {rule.channel for rule in exports.segments.values()}
+    people = {channel: contactability(con, as_of, channel) for channel in sorted(channels)}
     for name, rule in exports.segments.items():
         channel = rule.channel
         today = people[channel]
