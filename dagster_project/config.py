@@ -175,6 +175,7 @@ class SourcesSettings(Strict):
     shopify_orders: FolderSourceSettings = FolderSourceSettings()
     shopify_customers: FolderSourceSettings = FolderSourceSettings()
     marketing_unsubscribes: FolderSourceSettings = FolderSourceSettings()
+    marketing_campaign_activity: FolderSourceSettings = FolderSourceSettings()
     privacy_erasure_requests: FolderSourceSettings = FolderSourceSettings()
     transactions: GenericSourceSettings | None = None
     pos_database: PosDatabaseSettings | None = None

@@ -121,6 +121,12 @@ CAMPAIGN_RESULT_COLUMNS: Columns = (
     ("margin_per_head_lift_low", "DOUBLE"),
     ("margin_per_head_lift_high", "DOUBLE"),
     ("incremental_margin", "DOUBLE"),
+    # When the email tools reported on the wave: the treated members the message reached, their
+    # share, and the lift per member reached (lib/exports/results.py); else null.
+    ("treated_delivered", "BIGINT"),
+    ("delivered_share", "DOUBLE"),
+    ("purchase_rate_lift_per_delivered", "DOUBLE"),
+    ("revenue_per_head_lift_per_delivered", "DOUBLE"),
 )
 # Each customer's response to each campaign wave (lib/exports/responses.py): one row per customer
 # and wave, its latest measurement (as_of_date), final once the window has closed.
@@ -139,6 +145,13 @@ CUSTOMER_CAMPAIGN_RESPONSE_COLUMNS: Columns = (
     ("revenue", "DOUBLE"),
     ("margin", "DOUBLE"),
     ("used_coupon", "BOOLEAN"),
+    # What the email tools reported (marts.fct_campaign_activity); null when they reported
+    # nothing on the wave.
+    ("was_sent", "BOOLEAN"),
+    ("was_delivered", "BOOLEAN"),
+    ("has_opened", "BOOLEAN"),
+    ("has_clicked", "BOOLEAN"),
+    ("has_bounced", "BOOLEAN"),
 )
 # Each plan against its objective and its control group, per as-of day (lib/plans.py).
 PLAN_PROGRESS_COLUMNS: Columns = (

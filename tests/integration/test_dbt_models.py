@@ -372,6 +372,33 @@ FIXTURE: dict[str, list[dict[str, Any]]] = {
           "is_email_valid": True, "unsubscribed_at": ts("2025-03-05 07:00:00"),
           "source_tool": "Mailchimp"}],
     ),
+    # Mailchimp's words for Ana (her address written another way) and Elena's Klaviyo delivery,
+    # reported twice; an address nobody has.
+    "marketing_campaign_activity": _file(
+        "marketing_campaign_activity",
+        "2025-03-05",
+        "activity.csv",
+        [{"email": "ANA.GARCIA@example.com", "email_normalized": "ana.garcia@example.com",
+          "is_email_valid": True, "campaign": "win_back", "event": "open",
+          "event_type": "opened", "occurred_at": ts("2025-03-04 10:00:00"),
+          "source_tool": "Mailchimp"},
+         {"email": "ana.garcia@example.com", "email_normalized": "ana.garcia@example.com",
+          "is_email_valid": True, "campaign": "win_back", "event": "open",
+          "event_type": "opened", "occurred_at": ts("2025-03-04 10:00:00"),
+          "source_tool": "mailchimp"},
+         {"email": "elena@example.com", "email_normalized": "elena@example.com",
+          "is_email_valid": True, "campaign": "win_back", "event": "Received Email",
+          "event_type": "delivered", "occurred_at": ts("2025-03-04 09:00:00"),
+          "source_tool": "klaviyo"},
+         {"email": "elena@example.com", "email_normalized": "elena@example.com",
+          "is_email_valid": True, "campaign": "win_back", "event": "Received Email",
+          "event_type": "delivered", "occurred_at": ts("2025-03-04 09:00:00"),
+          "source_tool": "klaviyo"},
+         {"email": "nobody@example.com", "email_normalized": "nobody@example.com",
+          "is_email_valid": True, "campaign": "win_back", "event": "sent",
+          "event_type": "sent", "occurred_at": ts("2025-03-04 09:00:00"),
+          "source_tool": "klaviyo"}],
+    ),
     "privacy_erasure_requests": _file(
         "privacy_erasure_requests",
         "2025-03-06",
@@ -665,6 +692,21 @@ def test_contacts_prefer_card_and_fall_back_to_shopify(warehouse):
     elena = contacts["sk_7003"]
     assert elena["contact_source"] == "shopify" and elena["email_opt_in"] is True
     assert elena["postal_code"] == "41001"
+
+
+def test_campaign_activity_lands_on_the_customer_whose_address_it_names(warehouse):
+    """An address written another way is the same person's, the same event reported twice is
+    one event, and an address no customer has is left out."""
+    got = rows(
+        warehouse,
+        "select customer_key, campaign, event_type, source_tool, occurred_date "
+        "from marts.fct_campaign_activity order by customer_key, event_type",
+    )
+    assert [(r["customer_key"], r["event_type"], r["source_tool"]) for r in got] == [
+        ("ck_1001", "opened", "mailchimp"),
+        ("sk_7003", "delivered", "klaviyo"),
+    ]
+    assert {r["occurred_date"] for r in got} == {date(2025, 3, 4)}
 
 
 # Schemas that may hold a person's data: what was delivered, its views, and `pii`.

@@ -8,7 +8,7 @@ import pytest
 from dagster_project.lib.sources.files import SourceFileError
 from dagster_project.lib.sources.load import IngestContext, load_csv_source
 from dagster_project.lib.sources.shopify import load_shopify_orders
-from dagster_project.lib.sources.specs import POS_TICKETS
+from dagster_project.lib.sources.specs import MARKETING_CAMPAIGN_ACTIVITY, POS_TICKETS
 
 DAY = date(2025, 3, 1)
 HEADER = (
@@ -137,3 +137,48 @@ def test_a_shopify_order_with_a_bad_line_is_quarantined_whole(con, tmp_path):
         (3, "malformed_record", "not valid JSON"),
         (5, "malformed_record", "not a JSON object"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        # Mailchimp's column names and actions; Klaviyo's metric names.
+        ("Email Address,Campaign,Action,Timestamp", ("open", "click", "bounce", "unsubscribe")),
+        (
+            "Email,Campaign Name,Metric,Datetime",
+            ("Opened Email", "Clicked Email", "Dropped Email", "Spam"),
+        ),
+    ],
+)
+def test_campaign_activity_lands_in_each_tools_words(con, tmp_path, header, words):
+    """A tool's own export lands as it comes: its column names are known aliases, its event
+    names are mapped to ours, and a word we do not know is quarantined, naming the value."""
+    folder = tmp_path / "landing" / "marketing" / "campaign_activity" / f"date={DAY}"
+    folder.mkdir(parents=True)
+    lines = [header] + [
+        f"Ana@Example.com,win_back,{word},2025-03-01 10:0{i}:00" for i, word in enumerate(words)
+    ]
+    (folder / "activity.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = load_csv_source(
+        con,
+        MARKETING_CAMPAIGN_ACTIVITY,
+        tmp_path / "landing" / "marketing" / "campaign_activity",
+        DAY,
+        DAY,
+        context(tmp_path / "landing"),
+    )
+    assert (result.rows_loaded, result.rows_quarantined) == (3, 1)
+    loaded = con.execute(
+        "select email_normalized, campaign, event_type from raw.marketing_campaign_activity "
+        "order by source_line"
+    ).fetchall()
+    assert loaded == [
+        ("ana@example.com", "win_back", "opened"),
+        ("ana@example.com", "win_back", "clicked"),
+        ("ana@example.com", "win_back", "bounced"),
+    ]
+    ((line, reason, detail),) = con.execute(
+        "select source_line, reason_code, reason_detail from quarantine.marketing_campaign_activity"
+    ).fetchall()
+    assert (line, reason) == (5, "unknown_value")
+    assert words[-1] in detail and "event" in detail

@@ -17,7 +17,7 @@ from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.plans import plan_progress
 from dagster_project.lib.quality import suites, validate_frame
-from dagster_project.lib.synthetic.campaign import campaign_response
+from dagster_project.lib.synthetic.campaign import campaign_response, create_campaign_activity
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables, replace_rows
 
@@ -92,6 +92,7 @@ def world(tmp_path_factory):
     con.execute("create schema if not exists marts")
     con.register("lines", lines)
     con.execute("create table marts.fct_transaction_lines as select * from lines")
+    create_campaign_activity(con)
     (result,) = results_for_day(con, ["win_back"], CLOSES, WINDOW)
     replace_rows(con, CAMPAIGN_RESULTS, pd.DataFrame([result]), {"as_of_date": CLOSES})
     yield con, members, in_window, lines

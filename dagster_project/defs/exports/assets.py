@@ -125,7 +125,11 @@ def campaign_results_asset(
     settings: Settings, partitions: dg.PartitionsDefinition, dbt: dg.AssetsDefinition
 ) -> dg.AssetsDefinition:
     exports = settings.exports
-    upstream = [CAMPAIGN_MEMBERS, get_asset_key_for_model([dbt], "fct_transactions")]
+    upstream = [
+        CAMPAIGN_MEMBERS,
+        get_asset_key_for_model([dbt], "fct_transactions"),
+        get_asset_key_for_model([dbt], "fct_campaign_activity"),
+    ]
 
     @dg.multi_asset(
         name="campaign_results",
@@ -148,7 +152,9 @@ def campaign_results_asset(
                 kinds={"python", "duckdb"},
                 description=(
                     "Per customer and wave (treated and control): whether and when they bought in "
-                    "the window, orders, revenue, and whether they used a plan's coupon."
+                    "the window, orders, revenue, whether they used a plan's coupon, and (when "
+                    "the email tools reported on the wave) whether it was sent, delivered, "
+                    "opened, clicked."
                 ),
             ),
         ],

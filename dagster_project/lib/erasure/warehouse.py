@@ -83,6 +83,9 @@ RAW_REDACTIONS: tuple[Redaction, ...] = (
     ),
     Redaction("transactions", "customer_key", "generic", nulled=("customer_id",)),
     Redaction("marketing_unsubscribes", "email_key", "email", nulled=("email", "email_normalized")),
+    Redaction(
+        "marketing_campaign_activity", "email_key", "email", nulled=("email", "email_normalized")
+    ),
 )
 # A request is kept as its keyed hashes only, whoever it names: enough to erase the person
 # again if a source delivers them again, and nothing to read.
@@ -107,6 +110,7 @@ QUARANTINE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("phone", "$.customer.phone"),
     ),
     "marketing_unsubscribes": (("email", "$.email"),),
+    "marketing_campaign_activity": (("email", "$.email"),),
     "transactions": (("generic", "$.customer_id"),),
 }
 # Values shorter than this are not looked for in unreadable records' text: a short card number

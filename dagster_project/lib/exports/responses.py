@@ -8,6 +8,9 @@ so the table holds one row per customer and wave: the latest measurement, final
 (`is_complete`) once the window has closed. A backfill of an
 earlier day leaves a wave measured later as it is. Purchases are the same as the campaign
 results' (lib/exports/purchases.py).
+
+What the email tools reported says whether a member was sent the message, received it, opened
+it, clicked (lib/exports/activity.py); null when they reported nothing on the wave.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from dagster_project.lib.exports.activity import DELIVERY_CTES, next_export_date
 from dagster_project.lib.exports.purchases import PURCHASES_CTES
 from dagster_project.lib.exports.waves import waves_to_measure
 from dagster_project.lib.tables import CUSTOMER_CAMPAIGN_RESPONSES
@@ -31,7 +35,9 @@ members as (
     where campaign = $campaign and as_of_date = $after
 ),
 
-{PURCHASES_CTES}
+{PURCHASES_CTES},
+
+{DELIVERY_CTES}
 
 select
     members.customer_key,
@@ -42,9 +48,15 @@ select
     coalesce(purchases.orders, 0) as orders,
     coalesce(purchases.revenue, 0) as revenue,
     case when coalesce(purchases.orders, 0) = 0 then 0 else purchases.margin end as margin,
-    case when len($coupons) > 0 then coalesce(purchases.used_coupon, false) end as used_coupon
+    case when len($coupons) > 0 then coalesce(purchases.used_coupon, false) end as used_coupon,
+    delivery.was_sent,
+    delivery.was_delivered,
+    delivery.has_opened,
+    delivery.has_clicked,
+    delivery.has_bounced
 from members
 left join purchases using (customer_key)
+left join delivery using (customer_key)
 """
 
 
@@ -62,6 +74,7 @@ def wave_responses(
             "campaign": campaign,
             "after": export_date,
             "through": window_end,
+            "next_export": next_export_date(con, campaign, export_date),
             "coupons": [code.upper() for code in coupons],
         },
     ).df()

@@ -7,7 +7,8 @@ placed after the export day and by the day measured through (value without healt
 the returns made by then), summed in SQL to sufficient statistics; the lift and its intervals
 come from `lift.py`. One row per campaign and export day as of D: `is_complete` once the window
 has closed (the wave's final result), a result so far before; a backfill of D computes the same
-rows again.
+rows again. When the email tools reported on the wave (lib/exports/activity.py), the share of
+the treated group the message reached, and the lift per member reached.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import date
 
 import duckdb
 
-from dagster_project.lib.exports.lift import GroupStats, lift_from_stats
+from dagster_project.lib.exports.activity import DELIVERY_CTES, next_export_date
+from dagster_project.lib.exports.lift import GroupStats, Lift, lift_from_stats
 from dagster_project.lib.exports.purchases import PURCHASES_CTES
 from dagster_project.lib.exports.waves import waves_to_measure
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
@@ -30,7 +32,9 @@ members as (
     where campaign = $campaign and as_of_date = $after
 ),
 
-{PURCHASES_CTES}
+{PURCHASES_CTES},
+
+{DELIVERY_CTES}
 
 select
     members.is_control,
@@ -40,9 +44,12 @@ select
     coalesce(sum(purchases.revenue * purchases.revenue), 0) as revenue_squares,
     coalesce(sum(purchases.margin), 0) as margin,
     coalesce(sum(purchases.margin * purchases.margin), 0) as margin_squares,
-    count(*) filter (where purchases.orders > 0 and purchases.margin is null) as unknown_margins
+    count(*) filter (where purchases.orders > 0 and purchases.margin is null) as unknown_margins,
+    count(*) filter (where delivery.was_delivered) as delivered,
+    bool_or(delivery.was_delivered is not null) as reported
 from members
 left join purchases using (customer_key)
+left join delivery using (customer_key)
 group by members.is_control
 """
 
@@ -54,7 +61,13 @@ def wave_lift(
     in revenue and, when every purchase in the window has one, in gross margin (else null)."""
     rows = con.execute(
         WAVE_STATS_SQL,
-        {"campaign": campaign, "after": export_date, "through": window_end, "coupons": []},
+        {
+            "campaign": campaign,
+            "after": export_date,
+            "through": window_end,
+            "next_export": next_export_date(con, campaign, export_date),
+            "coupons": [],
+        },
     ).fetchall()
     empty = GroupStats(0, 0, 0.0, 0.0)
     revenue = {
@@ -85,7 +98,36 @@ def wave_lift(
             ours: None if margin_lift is None else getattr(margin_lift, theirs)
             for ours, theirs in in_margin.items()
         },
+        **per_delivered(lift, next(row for row in rows if not row[0])),
     }
+
+
+def per_delivered(lift: Lift, treated_row: tuple) -> dict:
+    """How many treated members the message reached, when the tools reported on the wave, and
+    the lift per member reached: the lift of being in the file divided by the share it reached
+    (Bloom's estimator; the control group was sent nothing, so all of the lift comes through
+    those reached). The interval is the lift's divided by the same share."""
+    delivered, reported = treated_row[8], treated_row[9]
+    if not reported:
+        return dict.fromkeys(PER_DELIVERED_COLUMNS)
+    share = delivered / lift.treated
+    scaled = {
+        "purchase_rate_lift_per_delivered": lift.purchase_rate_lift,
+        "revenue_per_head_lift_per_delivered": lift.revenue_per_head_lift,
+    }
+    return {
+        "treated_delivered": delivered,
+        "delivered_share": share,
+        **{name: value / share if share > 0 else None for name, value in scaled.items()},
+    }
+
+
+PER_DELIVERED_COLUMNS = (
+    "treated_delivered",
+    "delivered_share",
+    "purchase_rate_lift_per_delivered",
+    "revenue_per_head_lift_per_delivered",
+)
 
 
 def results_for_day(

@@ -53,10 +53,18 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+# A canonical column's name in the file's header, or the names it is known by, first one first.
+HeaderNames = str | Sequence[str]
+
+
+def _names(file_column: HeaderNames) -> Sequence[str]:
+    return (file_column,) if isinstance(file_column, str) else file_column
+
+
 def _match_columns(
     file: TextFile,
     header: list[str],
-    wanted: Mapping[str, str],
+    wanted: Mapping[str, HeaderNames],
     required: Sequence[str],
     delimiter: str,
 ) -> dict[str, int]:
@@ -65,10 +73,12 @@ def _match_columns(
     exact = {name.strip(): i for i, name in enumerate(header)}
     folded = {name.strip().casefold(): i for i, name in enumerate(header)}
     for canonical, file_column in wanted.items():
-        index = exact.get(file_column.strip(), folded.get(file_column.strip().casefold()))
-        if index is not None:
-            positions[canonical] = index
-    missing = [wanted[c] for c in required if c not in positions]
+        for name in _names(file_column):
+            index = exact.get(name.strip(), folded.get(name.strip().casefold()))
+            if index is not None:
+                positions[canonical] = index
+                break
+    missing = [_names(wanted[c])[0] for c in required if c not in positions]
     if missing:
         found = ", ".join(h.strip() for h in header[:12]) or "nothing"
         hint = ""
@@ -85,11 +95,12 @@ def _match_columns(
 def read_csv_rows(
     con: duckdb.DuckDBPyConnection,
     file: TextFile,
-    wanted: Mapping[str, str],
+    wanted: Mapping[str, HeaderNames],
     required: Sequence[str],
     delimiter: str | None = None,
 ) -> CsvRows:
-    """Read `file`, keeping the columns in `wanted` (canonical name → name in the file's header)."""
+    """Read `file`, keeping the columns in `wanted` (canonical name → its name in the file's
+    header, or the names it is known by)."""
     body = file.data[3:] if file.has_bom else file.data
     # Nothing but a byte-order mark is how a spreadsheet saves an empty sheet: an empty file.
     if not body.strip():
@@ -105,7 +116,7 @@ def read_csv_rows(
     return result
 
 
-def _empty_rows(wanted: Mapping[str, str]) -> pa.Table:
+def _empty_rows(wanted: Mapping[str, HeaderNames]) -> pa.Table:
     fields = [("source_line", pa.int64())] + [(c, pa.string()) for c in wanted]
     return pa.schema(fields).empty_table()
 

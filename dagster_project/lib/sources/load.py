@@ -20,7 +20,7 @@ import pyarrow as pa
 from dagster_project.lib import contacts, privacy
 from dagster_project.lib.sources.csv_reader import CsvRows, read_csv_rows
 from dagster_project.lib.sources.files import TextFile, day_files, read_text_file
-from dagster_project.lib.sources.specs import DerivedColumn, Source
+from dagster_project.lib.sources.specs import CAMPAIGN_EVENTS, DerivedColumn, Source
 from dagster_project.lib.sources.validate import DateWindow, create_checked_table
 from dagster_project.lib.warehouse import quote_ident
 
@@ -123,7 +123,7 @@ def collect_csv_days(
     create_batch_tables(con, [c.name for c in source.columns])
     if source_dir is None:
         return
-    wanted = {c.name: c.name for c in source.columns}
+    wanted = {c.name: c.header_names for c in source.columns}
     for day in days:
         for path in day_files(source_dir, day, source.file_glob):
             file = read_text_file(path, relative_name(path, ctx.landing_dir))
@@ -151,6 +151,8 @@ def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[st
         return lambda values: contacts.phones_e164(values, ctx.default_region)
     if derived.derivation == "email_key":
         return lambda values: _keyed_normal_forms(contacts.normalize_emails(values), ctx, derived)
+    if derived.derivation == "campaign_event":
+        return lambda values: {v: CAMPAIGN_EVENTS.get(v.strip().lower()) for v in values}
     if derived.derivation == "phone_key":
         return lambda values: _keyed_normal_forms(
             contacts.phones_e164(values, ctx.default_region), ctx, derived

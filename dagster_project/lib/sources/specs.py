@@ -22,7 +22,13 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 Derivation = Literal[
-    "keyed_hash", "email_normalized", "email_is_valid", "email_key", "phone_e164", "phone_key"
+    "keyed_hash",
+    "email_normalized",
+    "email_is_valid",
+    "email_key",
+    "phone_e164",
+    "phone_key",
+    "campaign_event",
 ]
 
 
@@ -37,6 +43,13 @@ class Column:
     # Checks beyond the type, as SQL over the typed column `value`; a row failing one is
     # quarantined with `reason`.
     checks: tuple[tuple[str, str], ...] = ()
+    # Other header names the column is recognised by (case-insensitive), so that a tool's own
+    # export lands as it comes: Mailchimp's "Email Address" is our `email`.
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def header_names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -297,6 +310,83 @@ MARKETING_UNSUBSCRIBES = Source(
     derived=(*_email_columns(), *_contact_keys(phone=None)),
 )
 
+# What the email tools report per address and campaign, in their own words (lower-cased and
+# trimmed before the look-up) → ours. Ours: sent, delivered, opened, clicked, bounced.
+# Mailchimp's email-activity actions are open, click and bounce (a sent list is its own report);
+# Klaviyo's email metrics are named "Received Email", "Opened Email" and so on. A dropped message
+# (Klaviyo did not send it, the address suppressed) reached nobody, like a bounce.
+CAMPAIGN_EVENTS: dict[str, str] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "opened": "opened",
+    "clicked": "clicked",
+    "bounced": "bounced",
+    "open": "opened",
+    "click": "clicked",
+    "bounce": "bounced",
+    "hard_bounce": "bounced",
+    "soft_bounce": "bounced",
+    "received email": "delivered",
+    "opened email": "opened",
+    "clicked email": "clicked",
+    "bounced email": "bounced",
+    "dropped email": "bounced",
+}
+_EVENT_NAMES = ", ".join("'" + name.replace("'", "''") + "'" for name in CAMPAIGN_EVENTS)
+
+MARKETING_CAMPAIGN_ACTIVITY = Source(
+    name="marketing_campaign_activity",
+    landing_path="marketing/campaign_activity",
+    format="csv",
+    description=(
+        "What the email tools report per address and campaign (sent, delivered, opened, "
+        "clicked, bounced): what makes a segment file's treated member one who received it."
+    ),
+    columns=(
+        Column(
+            "email", "VARCHAR", True, "the address the tool sent to", aliases=("email address",)
+        ),
+        Column(
+            "campaign",
+            "VARCHAR",
+            True,
+            "the export segment's name (the file the audience came from)",
+            aliases=("campaign name", "campaign_name", "campaign title"),
+        ),
+        Column(
+            "event",
+            "VARCHAR",
+            True,
+            "sent, delivered, opened, clicked, bounced, or the tool's own word for one "
+            "(Mailchimp: open, click, bounce; Klaviyo: Received Email, Opened Email, Clicked Email, "
+            "Bounced Email, Dropped Email)",
+            ((f"lower(trim(value)) in ({_EVENT_NAMES})", "unknown_value"),),
+            aliases=("action", "metric", "activity", "event name"),
+        ),
+        Column(
+            "occurred_at",
+            "TIMESTAMP",
+            True,
+            "local time of the event",
+            aliases=("timestamp", "datetime", "event date", "date"),
+        ),
+        Column("source_tool", "VARCHAR", False, "mailchimp, klaviyo, brevo, hubspot"),
+    ),
+    batch_key=("email", "campaign", "event", "occurred_at"),
+    derived=(
+        *_email_columns(),
+        *_contact_keys(phone=None),
+        DerivedColumn(
+            "event_type",
+            "VARCHAR",
+            "campaign_event",
+            "event",
+            description="`event` in our words: sent, delivered, opened, clicked, bounced",
+        ),
+    ),
+    event_column="occurred_at",
+)
+
 PRIVACY_ERASURE_REQUESTS = Source(
     name="privacy_erasure_requests",
     landing_path="privacy/erasure_requests",
@@ -473,6 +563,7 @@ FILE_SOURCES: tuple[Source, ...] = (
     POS_TICKETS,
     SHOPIFY_CUSTOMERS,
     MARKETING_UNSUBSCRIBES,
+    MARKETING_CAMPAIGN_ACTIVITY,
     PRIVACY_ERASURE_REQUESTS,
 )
 SHOPIFY_ORDER_TABLES: tuple[Source, ...] = (
@@ -520,6 +611,7 @@ QUARANTINE_REASONS: tuple[QuarantineReason, ...] = (
         "negative_amount", "a price or amount that must not be negative is below zero"
     ),
     QuarantineReason("zero_quantity", "a line with quantity 0"),
+    QuarantineReason("unknown_value", "a value outside its column's documented set of values"),
     QuarantineReason(
         "amount_mismatch", "line_amount differs from quantity x unit_price - discount"
     ),

@@ -98,7 +98,8 @@ def _reason_cases(
                 (
                     f"{quote_ident(column.name)} is not null and not ({predicate})",
                     reason,
-                    f"'{column.name} ' || {quote_ident(column.name)}::varchar || ' breaks {condition}'",
+                    f"'{column.name} ' || {quote_ident(column.name)}::varchar || "
+                    f"' breaks {condition.replace(chr(39), chr(39) * 2)}'",
                 )
             )
     for condition, reason, detail in source.row_checks:

@@ -9,6 +9,7 @@ stray blanks, `+34` or `0034` prefixes, spaces in phone numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -264,16 +265,18 @@ class Unsubscribes:
     reason: np.ndarray
 
 
-def unsubscribes(
-    rng: np.random.Generator,
-    persons: Persons,
-    contacts: Contacts,
-    members: MemberRows,
-    customers: CustomerRows,
-    timeline: Timeline,
-    world: WorldParams,
-) -> Unsubscribes:
-    """Opt-outs reported by the email tools for a few people who had consented."""
+@dataclass(frozen=True)
+class MailingList:
+    """Who is on the email tools' list: when each person first consented (int64 max if never),
+    and the address the list holds for them."""
+
+    consented_at: np.ndarray
+    address: pa.Array
+
+
+def mailing_list(
+    persons: Persons, contacts: Contacts, members: MemberRows, customers: CustomerRows
+) -> MailingList:
     n = len(persons)
     # When each person first consented, on the card form or in their Shopify account.
     consented_at = np.full(n, np.iinfo(np.int64).max)
@@ -287,25 +290,114 @@ def unsubscribes(
     np.minimum.at(consented_at, members.person[m], members.updated_at[m])
     c = customers.consent == SUBSCRIBED
     np.minimum.at(consented_at, customers.person[c], customers.updated_at[c])
-    has_consented = consented_at < np.iinfo(np.int64).max
     # A member who consented on the form is on the list with the address typed there.
     via_member = np.zeros(n, dtype=bool)
     via_member[members.person[m]] = True
-
-    who = np.flatnonzero(has_consented & (rng.random(n) < world.unsubscribe_share))
-    at = _later_time(rng, consented_at[who], timeline, ONLINE_HOURS)
     listed = pc.if_else(
         pa.array(via_member),
         pc.utf8_trim_whitespace(pc.utf8_lower(pc.fill_null(contacts.member_email, ""))),
         contacts.shopify_email,
     )
+    return MailingList(consented_at, listed)
+
+
+def unsubscribes(
+    rng: np.random.Generator, listed: MailingList, timeline: Timeline, world: WorldParams
+) -> Unsubscribes:
+    """Opt-outs reported by the email tools for a few people who had consented."""
+    consented_at = listed.consented_at
+    has_consented = consented_at < np.iinfo(np.int64).max
+    who = np.flatnonzero(has_consented & (rng.random(len(consented_at)) < world.unsubscribe_share))
+    at = _later_time(rng, consented_at[who], timeline, ONLINE_HOURS)
     order = np.lexsort((who, at))
     return Unsubscribes(
         at=at[order],
-        email=listed.take(pa.array(who[order])),
+        email=listed.address.take(pa.array(who[order])),
         tool=rng.choice(len(UNSUBSCRIBE_TOOLS), len(who), p=UNSUBSCRIBE_TOOL_WEIGHTS)[order],
         reason=rng.integers(0, len(UNSUBSCRIBE_REASONS), len(who))[order],
     )
+
+
+# The monthly newsletter's events, in each tool's own words (marketing/campaign_activity):
+# Mailchimp's actions and Klaviyo's metric names. Index 0.. per tool: sent/received, open,
+# click, bounce.
+ACTIVITY_TOOLS = ("mailchimp", "klaviyo")
+ACTIVITY_WORDS = (
+    ("sent", "open", "click", "bounce"),
+    ("Received Email", "Opened Email", "Clicked Email", "Bounced Email"),
+)
+SENT, OPEN, CLICK, BOUNCE = range(4)
+NEWSLETTER = "newsletter"
+
+
+@dataclass(frozen=True)
+class CampaignActivity:
+    """marketing/campaign_activity rows, in time order."""
+
+    at: np.ndarray
+    email: pa.Array
+    tool: np.ndarray
+    event: np.ndarray
+
+
+def campaign_activity(
+    rng: np.random.Generator, listed: MailingList, timeline: Timeline, world: WorldParams
+) -> CampaignActivity:
+    """A monthly newsletter to a sample of the people on the list on the first of each month:
+    sent (or received) at 10:00, bounced for a few, opened and clicked by some the same day."""
+    firsts = [
+        day for day in range(timeline.n_days) if (timeline.start + timedelta(days=day)).day == 1
+    ]
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for day in firsts:
+        sent_at = day * SECONDS_PER_DAY + 10 * 3600
+        on_list = listed.consented_at < sent_at
+        who = np.flatnonzero(on_list & (rng.random(len(on_list)) < world.newsletter_share))
+        tool = rng.integers(0, len(ACTIVITY_TOOLS), len(who))
+        bounced = rng.random(len(who)) < 0.03
+        opened = ~bounced & (rng.random(len(who)) < 0.35)
+        clicked = opened & (rng.random(len(who)) < 0.25)
+        for event, flag, later in (
+            (SENT, np.ones(len(who), dtype=bool), 0),
+            (BOUNCE, bounced, 60),
+            (OPEN, opened, 3 * 3600),
+            (CLICK, clicked, 3 * 3600 + 120),
+        ):
+            parts.append(
+                (
+                    np.full(int(flag.sum()), sent_at + later, dtype=np.int64),
+                    who[flag],
+                    tool[flag],
+                    np.full(int(flag.sum()), event),
+                )
+            )
+    if not parts:
+        empty = np.array([], dtype=np.int64)
+        return CampaignActivity(empty, pa.array([], pa.string()), empty, empty)
+    at, who, tool, event = (np.concatenate(column) for column in zip(*parts, strict=True))
+    order = np.lexsort((event, who, at))
+    return CampaignActivity(
+        at=at[order],
+        email=listed.address.take(pa.array(who[order])),
+        tool=tool[order],
+        event=event[order],
+    )
+
+
+def render_campaign_activity(
+    rows: CampaignActivity, lo: int, hi: int, clock: text.Clock
+) -> dict[str, pa.Array]:
+    s = slice(lo, hi)
+    words = [text.strings(tool_words) for tool_words in ACTIVITY_WORDS]
+    by_tool = [text.lookup(words[t], rows.event[s]) for t in range(len(ACTIVITY_TOOLS))]
+    tool = rows.tool[s]
+    return {
+        "email": rows.email.slice(lo, hi - lo),
+        "campaign": pa.repeat(pa.scalar(NEWSLETTER, pa.string()), hi - lo),
+        "event": pc.if_else(pa.array(tool == 0), by_tool[0], by_tool[1]),
+        "occurred_at": clock.local(rows.at[s]),
+        "source_tool": text.lookup(text.strings(ACTIVITY_TOOLS), tool),
+    }
 
 
 def render_unsubscribes(

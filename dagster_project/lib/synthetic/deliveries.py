@@ -198,6 +198,20 @@ def unsubscribes_delivery(w: World) -> Delivery:
     )
 
 
+def campaign_activity_delivery(w: World) -> Delivery:
+    render = partial(consents.render_campaign_activity, w.campaign_activity, clock=w.clock)
+    faults = FaultPlan(dates=(("occurred_at", TIMESTAMP),), ids=(("email", CSV_TEXT),))
+    day = _days(w.campaign_activity.at)
+    return Delivery(
+        "marketing/campaign_activity",
+        "campaign_activity.csv",
+        columns(specs.MARKETING_CAMPAIGN_ACTIVITY),
+        day,
+        render,
+        faults,
+    )
+
+
 def erasures_delivery(w: World) -> Delivery:
     render = partial(
         consents.render_erasures,
@@ -226,6 +240,7 @@ BUILDERS = (
     customers_delivery,
     orders_delivery,
     unsubscribes_delivery,
+    campaign_activity_delivery,
     erasures_delivery,
 )
 LANDING_PATHS = (
@@ -236,5 +251,6 @@ LANDING_PATHS = (
     "ecommerce/customers",
     "ecommerce/orders",
     "marketing/unsubscribes",
+    "marketing/campaign_activity",
     "privacy/erasure_requests",
 )

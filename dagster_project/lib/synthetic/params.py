@@ -26,6 +26,7 @@ STREAMS = {
     "contacts": 11,
     "erasures": 12,
     "needs": 13,
+    "campaign_activity": 14,
 }
 
 
@@ -100,6 +101,7 @@ class WorldParams:
     member_change_share: float = 0.10
     shopify_change_share: float = 0.10
     unsubscribe_share: float = 0.03  # of persons who consented to email
+    newsletter_share: float = 0.02  # of the mailing list, sent each month's newsletter
     erasure_share: float = 0.0005
     need_share: float = 0.60  # of persons: a need leans part of their baskets (needs.py)
     need_line_share: float = 0.50  # of the lines of a person with a need

@@ -48,6 +48,7 @@ class World:
     order_versions: shopify.OrderVersions
     customers: consents.CustomerRows
     unsubscribes: consents.Unsubscribes
+    campaign_activity: consents.CampaignActivity
     erasures: consents.Erasures
 
     @property
@@ -119,8 +120,10 @@ def simulate_world(
     customer_rows = consents.customer_rows(
         stream(seed, "shopify_customers"), persons, acc, timeline, world
     )
-    unsubscribes = consents.unsubscribes(
-        stream(seed, "marketing"), persons, contacts, members, customer_rows, timeline, world
+    listed = consents.mailing_list(persons, contacts, members, customer_rows)
+    unsubscribes = consents.unsubscribes(stream(seed, "marketing"), listed, timeline, world)
+    activity = consents.campaign_activity(
+        stream(seed, "campaign_activity"), listed, timeline, world
     )
     erasures = consents.erasures(
         stream(seed, "erasures"), persons, acc, bought, histories, timeline, world
@@ -143,5 +146,6 @@ def simulate_world(
         order_versions=shopify.order_versions(orders),
         customers=customer_rows,
         unsubscribes=unsubscribes,
+        campaign_activity=activity,
         erasures=erasures,
     )

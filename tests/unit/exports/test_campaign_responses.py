@@ -11,7 +11,7 @@ from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.responses import record_responses
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.quality import suites, validate_frame
-from dagster_project.lib.synthetic.campaign import campaign_response
+from dagster_project.lib.synthetic.campaign import campaign_response, create_campaign_activity
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
 
 EXPORT_DAY = date(2025, 3, 1)
@@ -27,6 +27,7 @@ def warehouse(tmp_path, members: pd.DataFrame, lines: pd.DataFrame):
     con.execute("create schema if not exists marts")
     con.register("lines", lines)
     con.execute("create table marts.fct_transaction_lines as select * from lines")
+    create_campaign_activity(con)
     return con
 
 
@@ -97,6 +98,58 @@ def test_each_members_response_is_what_their_lines_say(hand_made):
     assert pd.isna(got.loc["bea", "days_to_respond"])
     assert list(got.is_control) == [False, False, False, True, False]
     assert got.is_complete.all() and (got.window_end_date.dt.date == CLOSES).all()
+
+
+def test_what_the_tools_reported_says_who_was_sent_reached_opened(hand_made):
+    """Mailchimp's way (sent, then a bounce or an open) and Klaviyo's (a delivery event); an
+    event of the campaign's next wave, of another campaign or after the window is not this
+    wave's."""
+    at = pd.Timestamp(EXPORT_DAY) + pd.Timedelta(hours=9)
+    day = pd.Timedelta(days=1)
+    activity = pd.DataFrame(
+        [
+            ("ana", "win_back", "sent", at),
+            ("ana", "win_back", "opened", at + 3 * day),
+            ("ana", "win_back", "clicked", at + 3 * day),
+            ("bea", "win_back", "sent", at),
+            ("bea", "win_back", "bounced", at),
+            ("cruz", "win_back", "delivered", at),
+            ("eva", "other_campaign", "delivered", at),
+            ("eva", "win_back", "opened", at + 40 * day),
+        ],
+        columns=["customer_key", "campaign", "event_type", "occurred_at"],
+    ).assign(source_tool="mailchimp")
+    activity["occurred_date"] = activity.occurred_at.dt.date
+    create_campaign_activity(hand_made, activity)
+    record_responses(hand_made, {"win_back": []}, CLOSES, WINDOW)
+    got = responses(hand_made)
+    assert list(got.was_sent) == [True, True, True, False, False]
+    assert list(got.was_delivered) == [True, False, True, False, False]
+    assert list(got.has_opened) == [True, False, False, False, False]
+    assert list(got.has_clicked) == [True, False, False, False, False]
+    assert list(got.has_bounced) == [False, True, False, False, False]
+
+    # A second wave exported on day 2: from then on the campaign's events are the new wave's.
+    hand_made.execute(
+        "insert into analytics.campaign_members by name select * replace "
+        "(as_of_date + 2 as as_of_date) from analytics.campaign_members"
+    )
+    hand_made.execute("delete from analytics.customer_campaign_responses")
+    record_responses(hand_made, {"win_back": []}, CLOSES, WINDOW)
+    both = responses(hand_made)
+    first = both[both.export_date.dt.date == EXPORT_DAY]
+    second = both[both.export_date.dt.date == EXPORT_DAY + timedelta(days=2)]
+    # Ana's open on day 3 is the second wave's; the first still reached her.
+    assert list(first.has_opened) == [False] * 5
+    assert list(first.was_delivered) == [True, False, True, False, False]
+    assert list(second.has_opened) == [True, False, False, False, False]
+
+
+def test_with_nothing_reported_on_a_wave_delivery_is_unknown(hand_made):
+    record_responses(hand_made, {"win_back": []}, CLOSES, WINDOW)
+    got = responses(hand_made)
+    for column in ("was_sent", "was_delivered", "has_opened", "has_clicked", "has_bounced"):
+        assert got[column].isna().all(), column
 
 
 def test_a_segment_no_plan_gives_a_coupon_has_no_coupon_answer(hand_made):

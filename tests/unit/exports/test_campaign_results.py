@@ -10,7 +10,11 @@ import pytest
 from dagster_project.lib.exports.control import assign_control
 from dagster_project.lib.exports.results import results_for_day
 from dagster_project.lib.quality import suites, validate_frame
-from dagster_project.lib.synthetic.campaign import campaign_response
+from dagster_project.lib.synthetic.campaign import (
+    campaign_activity,
+    campaign_response,
+    create_campaign_activity,
+)
 from dagster_project.lib.tables import CAMPAIGN_RESULTS
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables, replace_rows
 
@@ -19,7 +23,7 @@ WINDOW = 30
 BASE_RATE, UPLIFT, MEAN_SPEND = 0.18, 0.04, 40.0
 
 
-def _warehouse(tmp_path, margin_share: float | None = None):
+def _warehouse(tmp_path, margin_share: float | None = None, delivered_share: float | None = None):
     connection = connect(tmp_path / "warehouse.duckdb")
     ensure_warehouse_tables(connection)
     rng = np.random.default_rng(3)
@@ -32,6 +36,11 @@ def _warehouse(tmp_path, margin_share: float | None = None):
     members["is_control"] = assign_control(members, "vip", 0.2, "test-key")
     connection.register("wave", members.assign(as_of_date=EXPORT_DAY, campaign="vip"))
     connection.execute("insert into analytics.campaign_members by name select * from wave")
+    activity, reached = None, None
+    if delivered_share is not None:
+        activity, reached = campaign_activity(
+            members, "vip", EXPORT_DAY, delivered_share=delivered_share, seed=4
+        )
     purchases = campaign_response(
         members,
         EXPORT_DAY,
@@ -40,10 +49,12 @@ def _warehouse(tmp_path, margin_share: float | None = None):
         uplift=UPLIFT,
         mean_spend=MEAN_SPEND,
         margin_share=margin_share,
+        reached=reached,
     )
     connection.execute("create schema if not exists marts")
     connection.register("purchases", purchases)
     connection.execute("create table marts.fct_transaction_lines as select * from purchases")
+    create_campaign_activity(connection, activity)
     return connection
 
 
@@ -68,6 +79,34 @@ def test_the_measured_lift_recovers_the_generators_uplift(con):
     assert row["incremental_buyers"] == pytest.approx(row["purchase_rate_lift"] * 24_000)
     # The lines give no margin: it is unknown, not zero.
     assert row["incremental_margin"] is None and row["margin_per_head_lift"] is None
+    # The tools reported nothing on the wave: who it reached is unknown, not nobody.
+    assert row["treated_delivered"] is None and row["purchase_rate_lift_per_delivered"] is None
+
+
+def test_the_lift_per_member_reached_recovers_the_uplift_of_those_the_message_reached(tmp_path):
+    """60 % of the treated received the email, and only they buy more: being in the file lifts
+    the purchase rate by 60 % of the uplift, and divided by the share reached the lift is the
+    uplift itself, within its interval."""
+    con = _warehouse(tmp_path, delivered_share=0.6)
+    try:
+        (row,) = results_for_day(con, ["vip"], EXPORT_DAY + timedelta(WINDOW), WINDOW)
+        # Independently: the members with a "sent" event and no bounce, counted in pandas.
+        activity = con.execute("select * from marts.fct_campaign_activity").df()
+    finally:
+        con.close()
+    sent = set(activity.customer_key[activity.event_type == "sent"])
+    bounced = set(activity.customer_key[activity.event_type == "bounced"])
+    assert row["treated_delivered"] == len(sent - bounced)
+    assert row["delivered_share"] == pytest.approx(len(sent - bounced) / 24_000)
+    assert row["delivered_share"] == pytest.approx(0.6, abs=0.01)
+    share = row["delivered_share"]
+    assert row["purchase_rate_lift_low"] <= UPLIFT * 0.6 <= row["purchase_rate_lift_high"]
+    per_delivered = row["purchase_rate_lift_per_delivered"]
+    assert per_delivered == pytest.approx(row["purchase_rate_lift"] / share)
+    assert row["purchase_rate_lift_low"] / share <= UPLIFT <= row["purchase_rate_lift_high"] / share
+    assert row["revenue_per_head_lift_per_delivered"] == pytest.approx(
+        row["revenue_per_head_lift"] / share
+    )
 
 
 def test_the_margin_lift_recovers_the_uplift_in_margin(tmp_path):

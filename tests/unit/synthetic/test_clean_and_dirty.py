@@ -22,6 +22,7 @@ CSV_SOURCES = {
     "pos/members": specs.POS_MEMBERS,
     "pos/tickets": specs.POS_TICKETS,
     "marketing/unsubscribes": specs.MARKETING_UNSUBSCRIBES,
+    "marketing/campaign_activity": specs.MARKETING_CAMPAIGN_ACTIVITY,
     "privacy/erasure_requests": specs.PRIVACY_ERASURE_REQUESTS,
 }
 JSON_SOURCES = ("ecommerce/orders", "ecommerce/customers")

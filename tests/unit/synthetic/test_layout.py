@@ -21,6 +21,7 @@ CSV_SOURCES = {
     "pos/members": ("members.csv", specs.POS_MEMBERS),
     "pos/tickets": ("tickets.csv", specs.POS_TICKETS),
     "marketing/unsubscribes": ("unsubscribes.csv", specs.MARKETING_UNSUBSCRIBES),
+    "marketing/campaign_activity": ("campaign_activity.csv", specs.MARKETING_CAMPAIGN_ACTIVITY),
     "privacy/erasure_requests": ("erasure_requests.csv", specs.PRIVACY_ERASURE_REQUESTS),
 }
 JSON_SOURCES = {"ecommerce/orders": "orders.jsonl", "ecommerce/customers": "customers.jsonl"}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pytest
 
+from dagster_project.lib.sources import specs
 from dagster_project.lib.synthetic import places
 from dagster_project.lib.synthetic.people import FEMALE_NAMES, MALE_NAMES
 
@@ -130,6 +131,10 @@ def test_unsubscribes_and_erasures_name_known_people(
     unsubscribes = clean.csv("marketing/unsubscribes")
     assert unsubscribes and all(u["email"] in known for u in unsubscribes)
     assert {u["source_tool"] for u in unsubscribes} <= {"mailchimp", "klaviyo", "brevo", "hubspot"}
+    # The newsletter goes to people on the list, in each tool's own words for its events.
+    activity = clean.csv("marketing/campaign_activity")
+    assert activity and all(a["email"] in known for a in activity)
+    assert {a["event"].strip().lower() for a in activity} <= set(specs.CAMPAIGN_EVENTS)
     erasures = clean.csv("privacy/erasure_requests")
     assert erasures
     for e in erasures:
