@@ -431,6 +431,16 @@ class FreshnessSettings(Strict):
         return self
 
 
+class QualitySettings(Strict):
+    """How the Great Expectations suites run (docs/quality.md)."""
+
+    # every_check: GX validates every batch and writes each to the Data Docs site. failures: the
+    # suites' verdicts are counted by SQL inside DuckDB (the same verdicts, without copying the
+    # rows out), and a suite that fails is validated again by GX for its Data Docs page. off: SQL
+    # only, no Data Docs.
+    data_docs: Literal["every_check", "failures", "off"] = "failures"
+
+
 class Settings(Strict):
     timezone: str = "Europe/Madrid"
     start_date: date = Field(date(2015, 1, 1), description="first day of the pipeline's history")
@@ -451,6 +461,7 @@ class Settings(Strict):
     schedule: ScheduleSettings = ScheduleSettings()
     landing_sensor: LandingSensorSettings = LandingSensorSettings()
     freshness: FreshnessSettings = FreshnessSettings()
+    quality: QualitySettings = QualitySettings()
     plans: dict[str, PlanSettings] = Field(default_factory=dict)
     # Where the file was read from; paths above are resolved against its folder.
     config_path: Path | None = Field(None, exclude=True)

@@ -57,7 +57,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     asset_keys = [key for a in assets for key in a.keys]
     checks = [
         *suite_checks(
-            asset_keys, partitions, docs_dir=settings.resolve(settings.reports_dir) / "data_docs"
+            asset_keys,
+            partitions,
+            docs_dir=settings.resolve(settings.reports_dir) / "data_docs",
+            data_docs=settings.quality.data_docs,
         ),
         *volume_checks(asset_keys, partitions),
     ]

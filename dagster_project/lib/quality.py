@@ -117,7 +117,7 @@ def suite_columns(suite: dict[str, Any]) -> list[str]:
     return columns
 
 
-def _examples(values: list[Any], columns: list[str]) -> tuple[str, ...]:
+def shown_examples(values: list[Any], columns: list[str]) -> tuple[str, ...]:
     """A few unexpected values, unless they may identify a person."""
     if any(is_personal_column(c) for c in columns):
         return ()
@@ -256,7 +256,7 @@ def validate_frame(
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 element_count=int(details.get("element_count") or len(frame)),
-                examples=_examples(details.get("partial_unexpected_list") or [], columns),
+                examples=shown_examples(details.get("partial_unexpected_list") or [], columns),
                 unexpected_by_day=_by_day(details, day_column),
             )
         )

@@ -55,7 +55,9 @@ def write_suite(folder: Path, severity: str) -> None:
     (folder / "scores.json").write_text(json.dumps(suite), encoding="utf-8")
 
 
-def run_day(tmp_path: Path, rows: list[tuple[str, str, int]], severity: str):
+def run_day(
+    tmp_path: Path, rows: list[tuple[str, str, int]], severity: str, data_docs: str = "failures"
+):
     warehouse = tmp_path / "warehouse.duckdb"
     con = connect(warehouse)
     try:
@@ -70,7 +72,9 @@ def run_day(tmp_path: Path, rows: list[tuple[str, str, int]], severity: str):
     folder = tmp_path / "expectations"
     folder.mkdir(exist_ok=True)
     write_suite(folder, severity)
-    checks = suite_checks([SCORES, downstream.key], partitions, folder, tmp_path / "data_docs")
+    checks = suite_checks(
+        [SCORES, downstream.key], partitions, folder, tmp_path / "data_docs", data_docs
+    )
     return dg.materialize(
         [scores, downstream, *checks],
         partition_key=DAY,
@@ -101,10 +105,40 @@ def test_a_good_day_passes_with_one_result_per_expectation(tmp_path: Path):
     ]
     assert all(o["success"] and o["unexpected_count"] == 0 for o in outcomes)
     assert materialized(result) == {"analytics/scores", "downstream"}
+    # Counted in DuckDB; a suite that passes writes no Data Docs page by default.
+    assert evaluation.metadata["validated_by"].value == "duckdb"
+    assert "data_docs" not in evaluation.metadata
+    assert not (tmp_path / "data_docs" / "index.html").exists()
+
+
+def test_every_check_goes_to_the_data_docs_when_asked(tmp_path: Path):
+    result = run_day(tmp_path, [(DAY, "ck_1", 1), (DAY, "ck_2", 5)], "error", "every_check")
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed
+    assert evaluation.metadata["validated_by"].value == "great_expectations"
     # The check links to the Data Docs site its validation was written to.
     index = tmp_path / "data_docs" / "index.html"
     assert evaluation.metadata["data_docs"].value == index.as_uri()
     assert "scores" in index.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("data_docs", ["failures", "off"])
+def test_a_failing_suite_gets_its_data_docs_page_unless_they_are_off(tmp_path, data_docs):
+    result = run_day(tmp_path, [(DAY, "ck_1", 1), (DAY, "ck_2", 7)], "error", data_docs)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed
+    index = tmp_path / "data_docs" / "index.html"
+    if data_docs == "failures":
+        assert evaluation.metadata["validated_by"].value == "great_expectations"
+        assert evaluation.metadata["data_docs"].value == index.as_uri()
+        assert "scores" in index.read_text(encoding="utf-8")
+    else:
+        assert evaluation.metadata["validated_by"].value == "duckdb"
+        assert not index.exists()
+    # Either way the verdict is the same, and it names the expectation.
+    assert "expect_column_values_to_be_between(score) [error]: 1 unexpected" in (
+        evaluation.description
+    )
 
 
 def test_an_error_failure_blocks_downstream_and_names_the_expectation(tmp_path: Path):

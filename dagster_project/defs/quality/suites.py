@@ -2,13 +2,15 @@
 
 `expectations/<asset>.json` guards the asset whose table is `<asset>`. The check validates that
 asset's rows of the run's days (raw: `partition_date`, every day of a range run; analytics and
-pii: `as_of_date`, one day) and reports every expectation's outcome, with its unexpected rows per day, in
+pii: `as_of_date`, one day), counted by SQL inside DuckDB with GX's verdicts (lib/quality_sql.py)
+unless `quality.data_docs` asks GX to validate every batch, and reports every expectation's outcome, with its unexpected rows per day, in
 its metadata. An `error` expectation that fails fails the check, which blocks what comes
 downstream; a failing `warn` expectation is reported and nothing stops.
 """
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 
@@ -23,6 +25,7 @@ from dagster_project.lib.quality import (
     suites,
     validate_frame,
 )
+from dagster_project.lib.quality_sql import translatable, validate_in_duckdb
 from dagster_project.lib.sources.specs import SOURCES_BY_NAME
 from dagster_project.lib.warehouse import quote_ident
 
@@ -30,6 +33,7 @@ from dagster_project.lib.warehouse import quote_ident
 # source's event column, e.g. `sold_at`) to the day it was delivered, so a suite can hold records
 # to a plausible window around their partition day.
 EVENT_LAG_COLUMN = "event_lag_days"
+DataDocs = Literal["every_check", "failures", "off"]
 DAYS_SHOWN = 3
 
 
@@ -59,13 +63,16 @@ def _summary(days: str, outcomes: list[ExpectationOutcome]) -> str:
 
 
 def _select_sql(table: str, columns: list[str], day_column: str, event_column: str | None) -> str:
+    """The batch: the columns the suite reads, of the days `$first` to `$last`."""
     wanted = [quote_ident(c) for c in columns if c != EVENT_LAG_COLUMN]
     if EVENT_LAG_COLUMN in columns and event_column is not None:
         wanted.append(
             f"datediff('day', cast({quote_ident(event_column)} as date), {day_column}) "
             f"as {EVENT_LAG_COLUMN}"
         )
-    return f"select {', '.join(wanted)} from {table} where {day_column} between ? and ?"
+    return (
+        f"select {', '.join(wanted)} from {table} where {day_column} between {{first}} and {{last}}"
+    )
 
 
 def _suite_check(
@@ -73,6 +80,7 @@ def _suite_check(
     suite_file: Path,
     partitions: dg.PartitionsDefinition,
     docs_dir: Path | None,
+    data_docs: DataDocs,
 ):
     suite = load_suite(suite_file)
     table = ".".join(quote_ident(part) for part in asset_key.path)
@@ -99,8 +107,9 @@ def _suite_check(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> dg.AssetCheckResult:
         first, last = partition_days(context)
+        batch = select.format(first=f"date '{first}'", last=f"date '{last}'")
+        by_sql = data_docs != "every_check" and translatable(suite)
         with warehouse.connect() as con:
-            frame = con.execute(select, [first, last]).df()
             values = {
                 p.name: [
                     v
@@ -112,9 +121,23 @@ def _suite_check(
                 ]
                 for p in parameters
             }
-        outcomes = validate_frame(
-            frame, suite_file, parameters=values, day_column=day_column, docs_dir=docs_dir
-        )
+            outcomes, rows = [], 0
+            if by_sql:
+                outcomes = validate_in_duckdb(
+                    con, batch, suite, parameters=values, day_column=day_column
+                )
+                (rows,) = con.execute(f"select count(*) from ({batch})").fetchone()
+            # GX validates the rows itself when asked to for every check, when SQL cannot count
+            # the suite, and for the Data Docs page of a suite that failed.
+            by_gx = not by_sql or (data_docs == "failures" and any(not o.success for o in outcomes))
+            if by_gx:
+                frame = con.execute(batch).df()
+                rows = len(frame)
+        docs = docs_dir if by_gx and data_docs != "off" else None
+        if by_gx:
+            outcomes = validate_frame(
+                frame, suite_file, parameters=values, day_column=day_column, docs_dir=docs
+            )
         errors = [o for o in outcomes if not o.success and o.severity == "error"]
         failed = [o for o in outcomes if not o.success]
         days = str(first) if first == last else f"{first}..{last}"
@@ -125,10 +148,11 @@ def _suite_check(
             metadata={
                 "suite": f"expectations/{suite_file.name}",
                 "days": days,
-                "rows": len(frame),
+                "rows": rows,
+                "validated_by": "great_expectations" if by_gx else "duckdb",
                 **(
-                    {"data_docs": dg.MetadataValue.url((docs_dir / "index.html").as_uri())}
-                    if docs_dir is not None
+                    {"data_docs": dg.MetadataValue.url((docs / "index.html").as_uri())}
+                    if docs is not None
                     else {}
                 ),
                 "expectations": dg.MetadataValue.json(
@@ -155,9 +179,12 @@ def suite_checks(
     partitions: dg.PartitionsDefinition,
     folder: Path = EXPECTATIONS_DIR,
     docs_dir: Path | None = None,
+    data_docs: DataDocs = "failures",
 ) -> list[dg.AssetChecksDefinition]:
     """A check for every suite file in `folder` whose name is the table of one of `asset_keys`;
-    with `docs_dir`, each validation also goes to the GX Data Docs site there.
+    with `docs_dir`, validations go to the GX Data Docs site there: every one (`data_docs`
+    every_check), those that failed (failures: the verdicts are counted by SQL in DuckDB, and a
+    failing suite is validated again by GX for its page), or none (off).
 
     A suite of a source this configuration does not have (the generic sales file) is unused; a
     suite that names no table at all is an error (a typo in its file name).
@@ -169,5 +196,5 @@ def suite_checks(
             continue
         if name not in by_table:
             raise ValueError(f"expectations/{path.name} guards no asset: no table named {name}")
-        checks.append(_suite_check(by_table[name], path, partitions, docs_dir))
+        checks.append(_suite_check(by_table[name], path, partitions, docs_dir, data_docs))
     return checks
