@@ -4,7 +4,8 @@ Each comparison checks that both sides give the same numbers before it reports a
 faster wrong answer is not a result.
 
 - summary: the SQL of `analytics.customer_rfm` (compiled by dbt, run by DuckDB) against
-  `lifetimes.utils.summary_data_from_transaction_data` on the same purchases;
+  `lifetimes.utils.summary_data_from_transaction_data` on the same purchases, and against the
+  floor: the summary alone as one lean DuckDB query (`FLOOR_SQL`);
 - rfm: the same SQL against the notebook approach in pandas, with the same scoring rules;
 - clv_fit: BG/NBD on customers compressed to distinct (frequency, recency, T) rows with weights,
   against one row per customer.
@@ -43,11 +44,45 @@ def read_purchases(con: duckdb.DuckDBPyConnection, as_of: date) -> pd.DataFrame:
     ).df()
 
 
-def run_model_sql(con: duckdb.DuckDBPyConnection, compiled_sql: str) -> pd.DataFrame:
-    """Build the model's rows as dbt would (a table), then read them for the comparison."""
+def run_model_sql(con: duckdb.DuckDBPyConnection, compiled_sql: str) -> tuple[pd.DataFrame, float]:
+    """Build the model's rows as dbt would (a table), timed, then read them for the comparison
+    (untimed: the pipeline keeps them in the warehouse, it never reads them into pandas)."""
     con.execute("drop table if exists bench_customer_rfm")
-    con.execute(f"create temp table bench_customer_rfm as {compiled_sql}")
-    return con.execute("select * from bench_customer_rfm order by customer_key").df()
+    _, seconds = timed(
+        lambda: con.execute(f"create temp table bench_customer_rfm as {compiled_sql}")
+    )
+    return con.execute("select * from bench_customer_rfm order by customer_key").df(), seconds
+
+
+# The floor: the summary alone, as lean as one DuckDB query writes it (purchases of a day merged,
+# the first day's amount left out of the mean repeat spend).
+FLOOR_SQL = """
+create temp table bench_floor as
+select
+    customer_key,
+    count(*) - 1 as frequency,
+    date_diff('day', min(order_date), max(order_date)) as recency,
+    date_diff('day', min(order_date), $as_of) as "T",
+    case
+        when count(*) > 1
+            then (sum(amount) - arg_min(amount, order_date)) / (count(*) - 1)
+        else 0
+    end as monetary_value
+from (
+    select customer_key, order_date, sum(purchase_amount) as amount
+    from analytics.customer_purchases
+    where as_of_date = $as_of
+    group by customer_key, order_date
+)
+group by customer_key
+"""
+
+
+def run_floor(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[pd.DataFrame, float]:
+    """The floor's summary, timed as ours is (building a table), then read."""
+    con.execute("drop table if exists bench_floor")
+    _, seconds = timed(lambda: con.execute(FLOOR_SQL, {"as_of": as_of}))
+    return con.execute("select * from bench_floor order by customer_key").df(), seconds
 
 
 def _ratio(theirs: float, ours: float) -> float:
@@ -55,9 +90,14 @@ def _ratio(theirs: float, ours: float) -> float:
 
 
 def compare_summary(
-    purchases: pd.DataFrame, ours: pd.DataFrame, ours_seconds: float, as_of: date
+    purchases: pd.DataFrame,
+    ours: pd.DataFrame,
+    ours_seconds: float,
+    as_of: date,
+    floor: tuple[pd.DataFrame, float],
 ) -> dict[str, Any]:
-    """lifetimes' summary (daily periods, same-day purchases merged) against ours, value by value."""
+    """lifetimes' summary (daily periods, same-day purchases merged) against ours, value by value;
+    and the floor (`FLOOR_SQL`) against lifetimes' the same way."""
     theirs, seconds = timed(
         lambda: summary_data_from_transaction_data(
             purchases,
@@ -79,6 +119,12 @@ def compare_summary(
             theirs["monetary_value"], mine["monetary_value"].astype(float), rtol=0, atol=1e-6
         ),
     }
+    floor_rows, floor_seconds = floor
+    lean = floor_rows.set_index("customer_key").loc[theirs.index]
+    floor_identical = len(floor_rows) == len(theirs) and all(
+        np.allclose(theirs[column], lean[column].astype(float), rtol=0, atol=1e-6)
+        for column in ("frequency", "recency", "T", "monetary_value")
+    )
     return {
         "rows": len(purchases),
         "customers": len(theirs),
@@ -88,6 +134,10 @@ def compare_summary(
         "ours_seconds": round(ours_seconds, 3),
         "theirs_seconds": round(seconds, 3),
         "speedup": _ratio(seconds, ours_seconds),
+        "floor_seconds": round(floor_seconds, 3),
+        "floor_identical": floor_identical,
+        # How many times the floor's time ours takes (1.0: as fast as the floor).
+        "ours_to_floor": _ratio(ours_seconds, floor_seconds),
     }
 
 

@@ -126,6 +126,14 @@ def result_section(result: dict[str, Any]) -> str:
             f"| {label} | {c['ours_seconds']:.2f} | {c['theirs_seconds']:.2f} "
             f"| {c['speedup']:.1f}× | {'yes' if c['identical'] else '**no**'} |"
         )
+    summary = comparisons["summary"]
+    if "floor_seconds" in summary:
+        lines.append(
+            f"| per-customer summary vs the floor (one lean DuckDB query) | "
+            f"{summary['ours_seconds']:.2f} | {summary['floor_seconds']:.2f} "
+            f"| {1 / summary['ours_to_floor']:.2f}× | "
+            f"{'yes' if summary['floor_identical'] else '**no**'} |"
+        )
     fit = comparisons["clv_fit"]
     lines += [
         "",

@@ -171,7 +171,8 @@ def compare(settings: Settings, as_of: date) -> dict[str, Any]:
     con = connect(settings.warehouse_path, read_only=True)
     try:
         purchases = comparisons.read_purchases(con, as_of)
-        ours, ours_seconds = comparisons.timed(lambda: comparisons.run_model_sql(con, compiled))
+        ours, ours_seconds = comparisons.run_model_sql(con, compiled)
+        floor = comparisons.run_floor(con, as_of)
         summary = con.execute(
             'select customer_key, frequency, recency, t as "T", '
             "cast(monetary_value as double) as monetary_value "
@@ -182,7 +183,7 @@ def compare(settings: Settings, as_of: date) -> dict[str, Any]:
         con.close()
     scheme = pd.DataFrame(scheme_cells(settings.segmentation.rfm_segments))
     return {
-        "summary": comparisons.compare_summary(purchases, ours, ours_seconds, as_of),
+        "summary": comparisons.compare_summary(purchases, ours, ours_seconds, as_of, floor),
         "rfm": comparisons.compare_rfm(purchases, ours, ours_seconds, as_of, scheme),
         "clv_fit": comparisons.compare_clv_fit(summary, clv_parameters(settings)),
     }

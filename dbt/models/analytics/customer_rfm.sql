@@ -22,12 +22,16 @@ scheme as (
 
 purchase_days as (
 
+    -- One pass over the purchases: each purchase day, with its orders by channel.
     select
         customer_key,
         order_date,
         sum(purchase_amount) as day_amount,
         -- The day's gross margin, known only when every purchase of the day knows its own.
-        case when count(margin_amount) = count(*) then sum(margin_amount) end as day_margin
+        case when count(margin_amount) = count(*) then sum(margin_amount) end as day_margin,
+        count(*) as day_orders,
+        sum(case when channel = 'store' then 1 else 0 end) as day_store_orders,
+        sum(case when channel = 'online' then 1 else 0 end) as day_online_orders
     from purchases
     group by customer_key, order_date
 
@@ -39,31 +43,15 @@ day_totals as (
         customer_key,
         min(order_date) as first_purchase_date,
         max(order_date) as last_purchase_date,
+        {{ loyalty.second_largest('order_date') }} as previous_purchase_date,
         count(*) as purchase_day_count,
         sum(day_amount) as total_amount,
-        case when count(day_margin) = count(*) then sum(day_margin) end as total_margin
+        case when count(day_margin) = count(*) then sum(day_margin) end as total_margin,
+        cast(sum(day_orders) as {{ dbt.type_bigint() }}) as orders_count,
+        sum(day_store_orders) as store_orders_count,
+        sum(day_online_orders) as online_orders_count
     from purchase_days
     group by customer_key
-
-),
-
-ranked_days as (
-
-    select
-        customer_key,
-        order_date,
-        row_number() over (partition by customer_key order by order_date desc) as day_rank
-    from purchase_days
-
-),
-
-previous_days as (
-
-    select
-        customer_key,
-        order_date as previous_purchase_date
-    from ranked_days
-    where day_rank = 2
 
 ),
 
@@ -80,25 +68,13 @@ first_days as (
 
 ),
 
-order_totals as (
-
-    select
-        customer_key,
-        count(*) as orders_count,
-        sum(case when channel = 'store' then 1 else 0 end) as store_orders_count,
-        sum(case when channel = 'online' then 1 else 0 end) as online_orders_count
-    from purchases
-    group by customer_key
-
-),
-
 summary as (
 
     select
         day_totals.customer_key,
         day_totals.first_purchase_date,
         day_totals.last_purchase_date,
-        previous_days.previous_purchase_date,
+        day_totals.previous_purchase_date,
         day_totals.purchase_day_count - 1 as frequency,
         {{ dbt.datediff('day_totals.first_purchase_date', 'day_totals.last_purchase_date', 'day') }} as recency_days,
         {{ dbt.datediff('day_totals.first_purchase_date', loyalty.as_of_date(), 'day') }} as t_days,
@@ -119,20 +95,16 @@ summary as (
             else 0
         end as monetary_margin_value,
         day_totals.total_margin as total_margin_amount,
-        order_totals.orders_count,
-        day_totals.total_amount / order_totals.orders_count as average_order_value,
+        day_totals.orders_count,
+        day_totals.total_amount / day_totals.orders_count as average_order_value,
         case
-            when order_totals.store_orders_count > 0 and order_totals.online_orders_count > 0 then 'both'
-            when order_totals.online_orders_count > 0 then 'online'
+            when day_totals.store_orders_count > 0 and day_totals.online_orders_count > 0 then 'both'
+            when day_totals.online_orders_count > 0 then 'online'
             else 'store'
         end as channels_used
     from day_totals
     inner join first_days
         on day_totals.customer_key = first_days.customer_key
-    inner join order_totals
-        on day_totals.customer_key = order_totals.customer_key
-    left join previous_days
-        on day_totals.customer_key = previous_days.customer_key
 
 ),
 

@@ -86,6 +86,16 @@ def test_targets_are_judged_at_their_size_and_say_by_how_much_they_are_missed():
     assert small["summary_speedup"].startswith("missed")
     demo = verdicts(result(20_000, 731))
     assert demo["demo"] == "missed: 610.0s, 5.1× over"
+    assert at_scale["rfm_speedup"] == "missed: 3.0×, 1.7× short"
+    # The floor came later: an older result says it was not measured, a newer one is judged.
+    assert at_scale["summary_floor"] == "not measured"
+    with_floor = result(1_000_000, 731)
+    with_floor["comparisons"]["summary"] |= {
+        "floor_seconds": 1.0,
+        "floor_identical": True,
+        "ours_to_floor": 2.0,
+    }
+    assert verdicts(with_floor)["summary_floor"] == "missed: 2.0×, 1.3× over"
 
 
 def test_the_markdown_keeps_the_prose_around_the_results(tmp_path: Path):
@@ -108,6 +118,7 @@ def test_the_markdown_keeps_the_prose_around_the_results(tmp_path: Path):
         "| BG/NBD fit, compressed rows vs one row per customer | 1.00 | 8.00 | 8.0× | yes |" in text
     )
     assert "| peak memory of the full refresh < 12 GB | missed: 13.0GB, 1.1× over |" in text
+    assert "vs the floor" not in text  # these results predate it
     markdown.write_text("no markers\n")
     with pytest.raises(ValueError, match="marker"):
         update_markdown(markdown, results)
