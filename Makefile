@@ -18,9 +18,14 @@ export UV_PYTHON_DOWNLOADS := never
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# Bytecode is compiled at install time (--compile-bytecode, then the project's own modules): every
+# run starts several Python processes (loyalty, three dbt builds), and where PYTHONDONTWRITEBYTECODE
+# is set, as on our CI machines, each of them otherwise compiled dagster, dbt and pandas from source
+# again (imports 9.0 s instead of 4.8 s).
 $(BIN)/loyalty: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	$(UV) sync --frozen --all-extras --python python3.11
+	$(UV) sync --frozen --all-extras --compile-bytecode --python python3.11
+	$(BIN)/python -m compileall -q dagster_project
 	@touch $@
 
 setup: $(BIN)/loyalty  ## create .venv from uv.lock
