@@ -48,22 +48,33 @@ def _column_list(columns: Iterable[tuple[str, str]]) -> str:
     return ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns)
 
 
-def _add_missing_columns(
-    con: duckdb.DuckDBPyConnection, qualified: str, columns: Iterable[tuple[str, str]]
+def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """The columns of every table in the warehouse, by `schema.table` (one catalogue query)."""
+    existing: dict[str, set[str]] = {}
+    for schema, table, column in con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database()"
+    ).fetchall():
+        existing.setdefault(f"{schema}.{table}", set()).add(column)
+    return existing
+
+
+def _ensure_table(
+    con: duckdb.DuckDBPyConnection,
+    existing: dict[str, set[str]],
+    qualified: str,
+    columns: list[tuple[str, str]],
+    *,
+    key: str = "",
+    added: Iterable[tuple[str, str]] | None = None,
 ) -> None:
-    """Columns a newer version defines, added to a table an older one made (null in the rows
-    already there), so an upgrade needs no reload."""
-    schema, name = qualified.split(".")
-    present = {
-        column
-        for (column,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
-    for column, sql_type in columns:
-        if column not in present:
+    """Create the table if missing; else add the columns of `added` (default: all) it lacks, which
+    a newer version defines (null in the rows already there), so an upgrade needs no reload."""
+    if qualified not in existing:
+        con.execute(f"create table {qualified} ({_column_list(columns)}{key})")
+        return
+    for column, sql_type in columns if added is None else added:
+        if column not in existing[qualified]:
             con.execute(f"alter table {qualified} add column {quote_ident(column)} {sql_type}")
 
 
@@ -72,41 +83,41 @@ def ensure_warehouse_tables(con: duckdb.DuckDBPyConnection) -> None:
     source registry), and the registry of lib/tables.py (model fits, exports, ops).
 
     All raw tables exist even for sources a retailer does not deliver, so the dbt models that
-    union the sources always find their inputs.
+    union the sources always find their inputs. Every step's connection calls this: on a
+    warehouse that has it all, it reads the catalogue once and writes nothing (a write would make
+    each connection's close a checkpoint).
     """
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
+    existing = _existing_columns(con)
     quarantined = {source.name for source in ALL_RAW_TABLES}
     for source in ALL_RAW_TABLES:
-        con.execute(
-            f"create table if not exists raw.{source.name} ({_column_list(source.raw_columns())})"
-        )
-        # A delivered column a newer version reads (derived ones are added and filled at ingest:
-        # lib/sources/load.add_missing_derived_columns).
+        # Derived columns missing from an older table are added and filled at ingest
+        # (lib/sources/load.add_missing_derived_columns).
         derived = {d.name for d in source.derived}
-        _add_missing_columns(
+        columns = source.raw_columns()
+        _ensure_table(
             con,
+            existing,
             f"raw.{source.name}",
-            [column for column in source.raw_columns() if column[0] not in derived],
+            columns,
+            added=[column for column in columns if column[0] not in derived],
         )
     # Shopify order lines and refund lines are quarantined with their order.
-    for name in quarantined - {"shopify_order_lines", "shopify_refund_lines"}:
-        con.execute(
-            f"create table if not exists quarantine.{name} ({_column_list(QUARANTINE_COLUMNS)})"
-        )
+    for name in sorted(quarantined - {"shopify_order_lines", "shopify_refund_lines"}):
+        _ensure_table(con, existing, f"quarantine.{name}", QUARANTINE_COLUMNS, added=())
     for table in PYTHON_TABLES:
         key = f", primary key ({', '.join(table.primary_key)})" if table.primary_key else ""
+        _ensure_table(con, existing, table.qualified, table.columns, key=key)
+    reasons = [(r.code, r.description) for r in QUARANTINE_REASONS]
+    if "ops.quarantine_reasons" not in existing or sorted(
+        con.execute("select reason_code, description from ops.quarantine_reasons").fetchall()
+    ) != sorted(reasons):
         con.execute(
-            f"create table if not exists {table.qualified} ({_column_list(table.columns)}{key})"
+            "create or replace table ops.quarantine_reasons "
+            "(reason_code varchar, description varchar)"
         )
-        _add_missing_columns(con, table.qualified, table.columns)
-    con.execute(
-        "create or replace table ops.quarantine_reasons (reason_code varchar, description varchar)"
-    )
-    con.executemany(
-        "insert into ops.quarantine_reasons values (?, ?)",
-        [(r.code, r.description) for r in QUARANTINE_REASONS],
-    )
+        con.executemany("insert into ops.quarantine_reasons values (?, ?)", reasons)
 
 
 def replace_rows(
