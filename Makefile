@@ -46,10 +46,11 @@ run: setup  ## generate the demo data and run the whole pipeline on it
 	$(BIN)/loyalty demo
 
 # Two workers (pytest-xdist), one test file each at a time: most of the suite waits on pipeline
-# runs in subprocesses, and a file's module fixtures (a project run once) stay in one worker.
+# runs in subprocesses, and a file's module fixtures (a project run once) stay in one worker. Files
+# go to the workers in collection order, the longest modules first (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: setup  ## the whole test suite (TEST_WORKERS=2 by default)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # SQL lint: sqlfluff with the dbt templater compiles each model as a run would (an as-of day and a
 # scratch warehouse file, nothing else is touched); a model it cannot compile fails the lint.

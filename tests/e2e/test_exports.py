@@ -26,6 +26,9 @@ import pytest
 from erasure_scan import found_in_files, found_in_warehouse, person_values
 from loyalty_project import pos_net_revenue, shopify_net_revenue
 
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=8)
+
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 START, END = "2025-01-01", "2025-04-30"
 TOOLS = ("mailchimp", "klaviyo", "brevo", "hubspot", "generic")

@@ -33,6 +33,9 @@ from dagster_project.definitions import PIPELINE_JOB
 from dagster_project.lib.report.page import SECTION_TITLES, SECTIONS
 from dagster_project.lib.tables import PYTHON_TABLES
 
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=12)
+
 
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Project:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 from loyalty_project import (
     MART_TABLES,
     guarded_tables,
@@ -15,6 +16,9 @@ from loyalty_project import (
     pos_net_revenue,
     shopify_net_revenue,
 )
+
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=9)
 
 
 def test_demo_builds_the_marts_and_they_reconcile_to_the_landing_files(tmp_path: Path):

@@ -20,6 +20,9 @@ from loyalty_project import (
     write_config,
 )
 
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=8)
+
 
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory: pytest.TempPathFactory) -> Project:

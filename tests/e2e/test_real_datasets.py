@@ -14,6 +14,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=7)
+
 REPO = Path(__file__).resolve().parents[2]
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 

@@ -36,6 +36,9 @@ from dagster_project.lib.spark.session import spark_session, spark_unavailable, 
 from dagster_project.lib.synthetic import generate
 from dagster_project.lib.tables import PYTHON_TABLES
 
+# The module runs for many minutes: it starts first (tests/conftest.py).
+pytestmark = pytest.mark.starts_first(minutes=14)
+
 START, END = date(2024, 7, 1), date(2025, 3, 31)
 # The first run ends here; the second starts ten days earlier (days loaded and handed over again).
 EARLIER = date(2025, 2, 14)
