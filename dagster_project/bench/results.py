@@ -101,6 +101,18 @@ def result_section(result: dict[str, Any]) -> str:
     if clv:
         parts = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in clv.items())
         lines += ["", f"CLV step of the full refresh: {parts}."]
+    dbt_parts = [
+        f"the {label}'s {b['builds']} builds took {b['seconds']:.1f} s, {b['to_first_result']:.1f} s of "
+        "it before their first result"
+        for run, label in (("full_refresh", "full refresh"), ("daily", "daily run"))
+        if (b := runs[run].get("dbt_builds"))
+    ]
+    if dbt_parts:
+        lines += [
+            "",
+            f"dbt builds: {'; '.join(dbt_parts)} (starting dbt, reading the manifest, "
+            "opening the warehouse).",
+        ]
     for run, label in (("full_refresh", "full refresh"), ("daily", "daily run")):
         profile = result.get("profile", {}).get(run)
         if isinstance(profile, dict) and profile:

@@ -26,6 +26,7 @@ from dagster_project.bench.memory import MemorySampler
 from dagster_project.bench.profile import sampling_profile, summarise
 from dagster_project.bench.timeline import (
     clv_parts,
+    dbt_startup,
     materialization_metadata,
     run_steps,
     run_window,
@@ -92,14 +93,18 @@ def _run_summary(
     start, end = windows[0][0], windows[-1][1]
     seconds: dict[str, float] = {}
     peaks: dict[str, int] = {}
-    for run_id in run_ids:
-        for step in run_steps(instance, run_id):
-            stage = stage_of(step.key)
-            seconds[stage] = seconds.get(stage, 0.0) + step.seconds
-            peaks[stage] = max(peaks.get(stage, 0), memory.peak(step.start, step.end))
+    steps = [step for run_id in run_ids for step in run_steps(instance, run_id)]
+    for step in steps:
+        stage = stage_of(step.key)
+        seconds[stage] = seconds.get(stage, 0.0) + step.seconds
+        peaks[stage] = max(peaks.get(stage, 0), memory.peak(step.start, step.end))
     # What no step accounts for: Dagster planning, recording events, starting runs.
     seconds["dagster"] = (end - start) - sum(seconds.values())
-    total = {"seconds": round(end - start, 3), "peak_bytes": memory.peak(start, end)}
+    total = {
+        "seconds": round(end - start, 3),
+        "peak_bytes": memory.peak(start, end),
+        "dbt_builds": dbt_startup(steps),
+    }
     return total, {k: round(v, 3) for k, v in seconds.items()}, peaks
 
 

@@ -17,7 +17,8 @@ STAGE_OF_STEP: tuple[tuple[str, Any], ...] = (
     ("checks", lambda key: "check" in key or key.endswith("_suite") or "volume" in key),
     ("ingest", lambda key: key.startswith("raw")),
     ("clv", lambda key: "customer_clv" in key),
-    ("exports", lambda key: "export" in key or "campaign" in key),
+    # The marketing loop's Python steps: segment files, campaign results, plan progress.
+    ("exports", lambda key: "export" in key or "campaign" in key or "plan" in key),
     ("publish", lambda key: "publish" in key),
     ("report", lambda key: "report" in key),
     ("dbt", lambda key: True),
@@ -29,32 +30,58 @@ def stage_of(step_key: str) -> str:
     return next(stage for stage, matches in STAGE_OF_STEP if matches(step_key))
 
 
+# What a step reports as it goes: a dbt step one per model built or test run, streamed from dbt.
+RESULT_EVENTS = ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "ASSET_OBSERVATION")
+
+
 @dataclass(frozen=True)
 class Step:
     run_id: str
     key: str
     start: float
     end: float
+    # When the step reported its first result (None: it reported none).
+    first_result: float | None = None
 
     @property
     def seconds(self) -> float:
         return self.end - self.start
 
+    @property
+    def seconds_to_first_result(self) -> float:
+        return (self.first_result or self.end) - self.start
+
 
 def run_steps(instance: dg.DagsterInstance, run_id: str) -> list[Step]:
     """Each finished step of a run with its wall-clock window (epoch seconds)."""
     started: dict[str, float] = {}
+    first_result: dict[str, float] = {}
     steps = []
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None or event.step_key is None:
             continue
-        if event.event_type_value == "STEP_START":
-            started[event.step_key] = entry.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
-            begin = started.pop(event.step_key, entry.timestamp)
-            steps.append(Step(run_id, event.step_key, begin, entry.timestamp))
+        kind, key = event.event_type_value, event.step_key
+        if kind == "STEP_START":
+            started[key] = entry.timestamp
+        elif kind in RESULT_EVENTS:
+            first_result.setdefault(key, entry.timestamp)
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            begin = started.pop(key, entry.timestamp)
+            steps.append(Step(run_id, key, begin, entry.timestamp, first_result.pop(key, None)))
     return steps
+
+
+def dbt_startup(steps: list[Step]) -> dict[str, float]:
+    """The dbt builds among `steps` (the steps of defs/transform/dbt_assets.py, all named dbt_*):
+    how many, their seconds, and the seconds until each reported its first result (starting dbt,
+    reading the manifest, opening the warehouse: the fixed cost a build pays whatever the data)."""
+    builds = [step for step in steps if step.key.startswith("dbt_")]
+    return {
+        "builds": len(builds),
+        "seconds": round(sum(step.seconds for step in builds), 3),
+        "to_first_result": round(sum(step.seconds_to_first_result for step in builds), 3),
+    }
 
 
 def run_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:

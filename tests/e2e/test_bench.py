@@ -51,6 +51,11 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     # The stages account for the run (the rest is Dagster's own bookkeeping, never negative).
     assert full["dagster"] >= 0
     assert abs(sum(full.values()) - runs["full_refresh"]["seconds"]) < 1.0
+    # The day's three dbt builds (marts, analytics before and after the CLV), each of which waits
+    # a while for its first result, within the dbt stage.
+    builds = runs["daily"]["dbt_builds"]
+    assert builds["builds"] == 3, builds
+    assert 0 < builds["to_first_result"] < builds["seconds"] <= daily["dbt"] + 1e-3, builds
 
     # py-spy sampled the runs: the pipeline's entry point is among the busiest of our functions.
     profile = result["profile"]["full_refresh"]
@@ -72,3 +77,4 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     assert "### 800 customers × 100 days" in text
     assert "| **total** |" in text and "| target | verdict |" in text
     assert "(py-spy, self time)" in text
+    assert "dbt builds: the full refresh's" in text

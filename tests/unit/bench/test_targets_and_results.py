@@ -119,6 +119,7 @@ def test_the_markdown_keeps_the_prose_around_the_results(tmp_path: Path):
     )
     assert "| peak memory of the full refresh < 12 GB | missed: 13.0GB, 1.1× over |" in text
     assert "vs the floor" not in text  # these results predate it
+    assert "dbt builds:" not in text  # and the split of the dbt builds
     markdown.write_text("no markers\n")
     with pytest.raises(ValueError, match="marker"):
         update_markdown(markdown, results)
@@ -167,3 +168,19 @@ def test_pandas_rfm_ties_equal_money_however_the_cents_add_up():
     )
     rfm = pandas_rfm(purchases, pd.Timestamp("2025-03-31").date(), scheme).set_index("customer_key")
     assert rfm.loc["x", "m_score"] == rfm.loc["y", "m_score"] == rfm.loc["z", "m_score"] == 1
+
+
+def test_the_dbt_builds_time_to_their_first_result_is_shown_when_measured(tmp_path: Path):
+    r = result(2_000, 120)
+    r["runs"]["daily"]["dbt_builds"] = {"builds": 3, "seconds": 24.0, "to_first_result": 12.5}
+    r["targets"] = judge(r)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "r.json").write_text(json.dumps(r))
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text(f"{BEGIN}\n{END}\n")
+    update_markdown(markdown, results)
+    assert (
+        "dbt builds: the daily run's 3 builds took 24.0 s, 12.5 s of it before their first result"
+        in markdown.read_text()
+    )
