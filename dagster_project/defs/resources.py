@@ -6,14 +6,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
-from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource, DbtProject
-from packaging.version import Version, parse
 
 from dagster_project.lib.sources.csv_reader import sql_literal
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
@@ -59,18 +56,5 @@ def dbt_project(target_path: Path) -> DbtProject:
     )
 
 
-class InstalledDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource for the dbt installed beside this Python (DBT_EXECUTABLE).
-
-    Upstream learns the executable's version by running `dbt --version` once per run, a process
-    of about 1.8 s; the executable here is the environment's own dbt-core, whose version the
-    package metadata already says (a test checks the two agree).
-    """
-
-    @cached_property
-    def _cli_version(self) -> Version:
-        return parse(installed_version("dbt-core"))
-
-
 def dbt_resource(project: DbtProject) -> DbtCliResource:
-    return InstalledDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+    return DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)

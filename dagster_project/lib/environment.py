@@ -27,18 +27,11 @@ TELEMETRY_OFF: dict[str, str] = {
 }
 
 # Dagster reads its telemetry switch from $DAGSTER_HOME/dagster.yaml. The pool limit keeps the
-# DuckDB file to one writer across concurrent runs (DuckDB allows one writer per file). The storage
-# is Dagster's SQLite storage with an event log that does not flush each event (lib/event_log.py).
+# DuckDB file to one writer across concurrent runs (DuckDB allows one writer per file).
 DAGSTER_YAML = """\
 # Written by `loyalty` for a local instance; see deploy/ for a production instance.
 telemetry:
   enabled: false
-storage:
-  custom:
-    module: dagster_project.lib.event_log
-    class: LocalSqliteStorage
-    config:
-      base_dir: {env: DAGSTER_HOME}
 concurrency:
   pools:
     default_limit: 1

@@ -8,16 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from dagster_project.config import load_settings
 from dagster_project.definitions import PIPELINE_JOB, build_definitions
-from dagster_project.defs.resources import (
-    DBT_EXECUTABLE,
-    DBT_PROJECT_DIR,
-    dbt_project,
-    dbt_resource,
-)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,10 +111,3 @@ def test_the_analytics_after_the_clv_fit_are_those_the_dbt_graph_says_read_it(tm
     assert {"customer_lifecycle", "kpi_daily", "segment_transitions"} <= reading
     assert steps["dbt_analytics_after_clv"] == reading
     assert steps["dbt_analytics"] == analytics - reading
-
-
-def test_the_dbt_resource_knows_the_version_the_dbt_executable_reports(tmp_path: Path):
-    # Upstream's resource runs `dbt --version`; ours reads the installed package's metadata.
-    ours = dbt_resource(dbt_project(tmp_path / "target"))
-    upstream = DbtCliResource(project_dir=str(DBT_PROJECT_DIR), dbt_executable=DBT_EXECUTABLE)
-    assert ours._cli_version == upstream._cli_version
