@@ -221,6 +221,19 @@ ERASURE_EXPORTS = PythonTable(
     (("customer_key", "VARCHAR"), ("purged_through", "DATE")),
     primary_key=("customer_key",),
 )
+# One row per marts build (lib/incremental_marts.py): the deliveries it covers, the fingerprint
+# of what its rows depend on beyond them, and whether it finished.
+MARTS_BUILDS = PythonTable(
+    "ops",
+    "marts_builds",
+    (
+        ("started_at", "TIMESTAMP"),
+        ("ingest_loaded_through", "TIMESTAMP"),
+        ("fingerprint", "VARCHAR"),
+        ("whole_because", "VARCHAR"),
+        ("finished_at", "TIMESTAMP"),
+    ),
+)
 PYTHON_TABLES: tuple[PythonTable, ...] = (
     CUSTOMER_CLV,
     CLV_MODEL_RUNS,
@@ -232,4 +245,5 @@ PYTHON_TABLES: tuple[PythonTable, ...] = (
     EXPORT_LOG,
     SOURCE_WATERMARKS,
     ERASURE_EXPORTS,
+    MARTS_BUILDS,
 )

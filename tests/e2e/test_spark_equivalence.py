@@ -64,6 +64,9 @@ COMPARED_SCHEMAS = ("intermediate", "marts", "pii", "analytics")
 SERVED_SCHEMAS = ("marts", "pii", "analytics")
 # Written by the exports into the DuckDB file (on either engine): compared there.
 NOT_BUILT = {t.name for t in PYTHON_TABLES if t.schema == "analytics" and not t.read_by_dbt}
+# What a nightly DuckDB build computed again (the transactions its incremental models replaced);
+# Spark rebuilds those models whole, and the list is empty there by design.
+BUILD_BOOKKEEPING = {"int_transactions_changed"}
 # Columns that differ by nature: how long a fit took.
 NOT_COMPARED = {("clv_model_runs", "seconds")}
 
@@ -149,7 +152,7 @@ def duckdb_tables(
                 "select table_name from information_schema.tables where table_schema = ?",
                 [schema],
             ).fetchall()
-            if every_table or name not in NOT_BUILT
+            if name not in BUILD_BOOKKEEPING and (every_table or name not in NOT_BUILT)
         ]
         tables = {}
         for name in names:
@@ -234,7 +237,8 @@ def test_spark_builds_the_rows_duckdb_builds(schema: str, spark: Any, duckdb_pro
     # An empty table would compare equal whatever the SQL does on Spark.
     empty = sorted(name for name, (_, rows) in ours.items() if not rows)
     assert ours and not empty, f"{schema}: no rows on DuckDB in {empty or 'any table'}"
-    assert set(spark_tables(spark, schema)) - NOT_BUILT == set(ours), f"{schema}: other tables"
+    built_on_spark = set(spark_tables(spark, schema)) - NOT_BUILT - BUILD_BOOKKEEPING
+    assert built_on_spark == set(ours), f"{schema}: other tables"
     differences = schema_differences(
         ours, lambda name, columns: spark_rows(spark, f"{schema}.{name}", columns)
     )

@@ -26,4 +26,4 @@ def engine_for(settings: Settings) -> Engine:
             warehouse_path=settings.warehouse_path,
             conf=dict(settings.warehouse.spark.conf),
         )
-    return DuckDBEngine()
+    return DuckDBEngine(incremental_marts=settings.warehouse.incremental_marts)

@@ -23,7 +23,7 @@ AS_OF_ENV = "LOYALTY_AS_OF_DATE"
 @dataclass(frozen=True)
 class DbtBuild:
     """A dbt asset's build: its project and vars, the selection it was defined with, and the
-    as-of day of an analytics partition (None for the marts, rebuilt whole)."""
+    as-of day of an analytics partition (None for the marts, which are not partitioned)."""
 
     project: DbtProject
     vars: dict

@@ -18,6 +18,12 @@ from dagster_project.defs.resources import WarehouseResource
 from dagster_project.lib.clv import ClvParameters
 from dagster_project.lib.clv.on_duckdb import clv_on_duckdb
 from dagster_project.lib.clv.run import ClvRun
+from dagster_project.lib.incremental_marts import (
+    MartsBuild,
+    begin_marts_build,
+    fingerprint,
+    finish_marts_build,
+)
 
 # What dbt's run_results.json calls a node that did not pass.
 FAILED_STATUSES = ("error", "fail", "runtime error")
@@ -38,6 +44,9 @@ def failed_nodes(run_results: dict) -> str:
 class DuckDBEngine:
     name = "duckdb"
 
+    def __init__(self, *, incremental_marts: bool = True):
+        self.incremental_marts = incremental_marts
+
     def unavailable(self) -> str | None:
         return None
 
@@ -56,10 +65,12 @@ class DuckDBEngine:
 
         dagster-dbt gives each invocation a folder of artefacts; a nightly schedule would pile
         them up, so a successful one's is removed (a failed one's stays, with dbt's log)."""
+        marts = self._begin_marts_build(context, warehouse, build) if build.as_of is None else None
+        arguments = ["build", "--vars", json.dumps(build.vars)]
+        if marts is not None and marts.full_refresh:
+            arguments.append("--full-refresh")
         with as_of_environment(build.as_of):
-            invocation = dbt.cli(
-                ["build", "--vars", json.dumps(build.vars)], context=context, raise_on_error=False
-            )
+            invocation = dbt.cli(arguments, context=context, raise_on_error=False)
             yield from invocation.stream()
         if not invocation.is_successful():
             try:
@@ -71,6 +82,28 @@ class DuckDBEngine:
                 description=f"dbt build failed: {detail or f'see {where}'}", allow_retries=False
             )
         shutil.rmtree(invocation.target_path, ignore_errors=True)
+        if marts is not None:
+            with warehouse.connect() as con:
+                changed = finish_marts_build(con, marts)
+            if not marts.full_refresh:
+                context.log.info(f"transactions computed again: {changed}")
+
+    def _begin_marts_build(
+        self, context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: DbtBuild
+    ) -> MartsBuild:
+        """The marts' transaction models are incremental here (lib/incremental_marts.py)."""
+        with warehouse.connect() as con:
+            marts = begin_marts_build(
+                con,
+                fingerprint(con, build.project.manifest_path, build.vars),
+                incremental=self.incremental_marts,
+            )
+        context.log.info(
+            f"marts build: whole ({marts.full_refresh_because})"
+            if marts.full_refresh
+            else "marts build: incremental"
+        )
+        return marts
 
     def fit_clv(
         self, warehouse: WarehouseResource, params: ClvParameters, as_of: date, out_dir: Path

@@ -120,8 +120,8 @@ def dbt_models(settings: Settings, project: DbtProject, engine: Engine):
         context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
     ):
         """Staging views, identity resolution, unified transactions, marts and pii tables."""
-        # Marts are rebuilt whole from raw, so they are not partitioned: a run's days need not
-        # reach dbt.
+        # Marts are not partitioned: a run's days need not reach dbt. The transaction models find
+        # what the deliveries since the last build changed (lib/incremental_marts.py).
         build = DbtBuild(project, dbt_vars, EVERY_MODEL, ANALYTICS_TAG)
         yield from engine.build_dbt(context, dbt, warehouse, build)
 

@@ -8,42 +8,103 @@
       the order, at the refund's time.
     - Generic: each row at its own amount; a negative row is a return of its own order.
     A transaction's customer, store and time are those of the ticket or order it belongs to.
+
+    Incremental on DuckDB: a nightly build computes only the transactions of
+    int_transactions_changed (and the tickets linked to them by a return, which decide how
+    they net) and replaces those; a full refresh, and Spark, compute everything.
 -#}
+
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    incremental_strategy='replace_transactions',
+) }}
 
 {%- set string_type = dbt.type_string() -%}
 {%- set quantity_type = 'decimal(18, 3)' -%}
 {%- set unit_price_type = 'decimal(18, 4)' -%}
 {%- set order_id_text = 'cast(shopify_kept_orders.order_id as ' ~ string_type ~ ')' -%}
 
+-- depends_on: {{ ref('int_transactions_changed') }}
 with
+
+{%- if is_incremental() %}
+
+changed as (
+
+    select transaction_id from {{ ref('int_transactions_changed') }}
+
+),
+
+-- The changed tickets, the originals of their returns and the returns made to them: every
+-- line that can belong to a changed transaction, and every ticket that decides where it nets.
+changed_tickets as (
+
+    select substr(transaction_id, 5) as ticket_id from changed where transaction_id like 'pos:%'
+
+),
+
+computed_tickets as (
+
+    select ticket_id from changed_tickets
+
+    union
+
+    select original_ticket_id
+    from {{ source('pos', 'tickets') }}
+    where ticket_id in (select ticket_id from changed_tickets)
+
+    union
+
+    select ticket_id
+    from {{ source('pos', 'tickets') }}
+    where original_ticket_id in (select ticket_id from changed_tickets)
+
+),
+
+{%- endif %}
 
 pos_lines as (
 
     select * from {{ ref('stg_pos__ticket_lines') }}
+    {%- if is_incremental() %}
+    where ticket_id in (select ticket_id from computed_tickets)
+    {%- endif %}
 
 ),
 
 shopify_orders as (
 
     select * from {{ ref('stg_shopify__orders') }}
+    {%- if is_incremental() %}
+    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    {%- endif %}
 
 ),
 
 shopify_order_lines as (
 
     select * from {{ ref('stg_shopify__order_lines') }}
+    {%- if is_incremental() %}
+    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    {%- endif %}
 
 ),
 
 shopify_refund_lines as (
 
     select * from {{ ref('stg_shopify__refund_lines') }}
+    {%- if is_incremental() %}
+    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    {%- endif %}
 
 ),
 
 generic_lines as (
 
     select * from {{ ref('stg_generic__transaction_lines') }}
+    {%- if is_incremental() %}
+    where {{ loyalty.changed_order('generic', 'order_id') }}
+    {%- endif %}
 
 ),
 
@@ -103,6 +164,7 @@ pos as (
         pos_lines_attached.discount_amount,
         pos_lines_attached.line_amount,
         pos_lines_attached.coupon_code,
+        pos_lines_attached.partition_date,
         pos_lines_attached.source_file,
         pos_lines_attached.source_line
     from pos_lines_attached
@@ -147,6 +209,7 @@ shopify_sales as (
             - shopify_order_lines.discount_amount
         ) as line_amount,
         shopify_kept_orders.discount_codes as coupon_code,
+        shopify_order_lines.partition_date,
         shopify_order_lines.source_file,
         shopify_order_lines.source_line
     from shopify_order_lines
@@ -179,6 +242,7 @@ shopify_refunds as (
         cast(0 as {{ loyalty.type_money() }}) as discount_amount,
         -1 * shopify_refund_lines.refund_amount as line_amount,
         cast(null as {{ string_type }}) as coupon_code,
+        shopify_refund_lines.partition_date,
         shopify_refund_lines.source_file,
         shopify_refund_lines.source_line
     from shopify_refund_lines
@@ -228,6 +292,7 @@ generic as (
         cast(null as {{ loyalty.type_money() }}) as discount_amount,
         generic_lines.line_amount,
         cast(null as {{ string_type }}) as coupon_code,
+        generic_lines.partition_date,
         generic_lines.source_file,
         generic_lines.source_line
     from generic_lines
@@ -281,13 +346,21 @@ final as (
         unioned.event_at,
 
         ---------- lineage
+        unioned.partition_date,
         unioned.source_file,
-        unioned.source_line
+        unioned.source_line,
+        -- The identity the line's transaction was resolved from: a nightly build finds the
+        -- lines whose person changed by it (int_transactions_changed).
+        unioned.identity_source_system,
+        unioned.identity_source_key
 
     from unioned
     left join identities
         on unioned.identity_source_system = identities.source_system
         and unioned.identity_source_key = identities.source_key
+    {%- if is_incremental() %}
+    where unioned.transaction_id in (select transaction_id from changed)
+    {%- endif %}
 
 )
 

@@ -1,8 +1,16 @@
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    incremental_strategy='replace_transactions',
+) }}
+-- depends_on: {{ ref('int_transactions_changed') }}
+-- Incremental on DuckDB: a nightly build replaces the transactions of int_transactions_changed.
+
 with
 
 transaction_lines as (
 
     select * from {{ ref('int_transaction_lines_unioned') }}
+    {{ loyalty.only_changed_transactions() }}
 
 ),
 

@@ -3,11 +3,19 @@
     amounts are null only for a generic transaction whose source gives no values at all.
 -#}
 
+{{ config(
+    materialized='table' if target.type == 'spark' else 'incremental',
+    incremental_strategy='replace_transactions',
+) }}
+-- depends_on: {{ ref('int_transactions_changed') }}
+-- Incremental on DuckDB: a nightly build replaces the transactions of int_transactions_changed.
+
 with
 
 transaction_lines as (
 
     select * from {{ ref('fct_transaction_lines') }}
+    {{ loyalty.only_changed_transactions() }}
 
 ),
 
