@@ -10,7 +10,9 @@ marts' selection, which leaves the analytics' days alone):
   replaced some transactions and not others);
 - the models, macros or settings changed since (an upgrade, a new `margins` rate);
 - the catalogue's values that the lines are valued with changed (a category, a VAT rate, a unit
-  cost, a prescription flag).
+  cost, a prescription flag);
+- most deliveries were loaded again (a range run again): replacing nearly every transaction
+  costs more than building them.
 
 `ops.marts_builds` keeps one row per build: when it started, the newest `ops.ingest_log.loaded_at`
 it covers (the next build reads the deliveries after it), the fingerprint of the models,
@@ -32,6 +34,8 @@ import duckdb
 # these revalues lines of any day.
 CATALOGUE_VALUE_COLUMNS = ("sku", "category", "vat_rate", "unit_cost", "is_prescription")
 INCREMENTAL_MODEL = "intermediate.int_transaction_lines_unioned"
+# Past this share of the deliveries loaded since the last build, a whole build is cheaper.
+MOST_DELIVERIES = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,12 @@ def _why_whole(
         return "the last marts build did not finish"
     if last[0] != fingerprint_now:
         return "the models, the settings or the catalogue's values changed"
+    changed, deliveries = con.execute(
+        "select count(*) filter (where loaded_at > (select max(ingest_loaded_through) "
+        "from ops.marts_builds where finished_at is not null)), count(*) from ops.ingest_log"
+    ).fetchone()
+    if deliveries and changed > MOST_DELIVERIES * deliveries:
+        return f"most deliveries were loaded again ({changed} of {deliveries})"
     return None
 
 

@@ -123,6 +123,28 @@ def test_a_build_is_whole_unless_the_last_one_finished_with_the_same_fingerprint
     ]
 
 
+def test_a_build_is_whole_when_most_deliveries_were_loaded_again(con):
+    def load(day: str, loaded_at: str) -> None:
+        con.execute(
+            "insert into ops.ingest_log (source, partition_date, source_file, loaded_at) "
+            "values ('pos_tickets', ?, ?, ?)",
+            [day, f"{day}.csv", loaded_at],
+        )
+
+    for day in ("2025-03-01", "2025-03-02", "2025-03-03"):
+        load(day, f"{day} 23:00:00")
+    finish_marts_build_table(con)
+    finish_marts_build(con, begin_marts_build(con, "f1"))
+    load("2025-03-04", "2025-03-04 23:00:00")
+    one_night = begin_marts_build(con, "f1")
+    assert one_night.full_refresh_because is None
+    finish_marts_build(con, one_night)
+    # The range run again: every day's delivery is loaded anew.
+    con.execute("update ops.ingest_log set loaded_at = timestamp '2025-03-10 01:00:00'")
+    again = begin_marts_build(con, "f1")
+    assert again.full_refresh_because == "most deliveries were loaded again (4 of 4)"
+
+
 def test_a_build_covers_the_deliveries_loaded_before_it_started(con):
     con.execute(
         "insert into ops.ingest_log (source, partition_date, source_file, loaded_at) values "
