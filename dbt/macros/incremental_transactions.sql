@@ -5,17 +5,42 @@
     (lib/incremental_marts.py).
 -#}
 
-{#- True for the rows of an order (`column`, of `sql_type`) whose transaction
-    '<source>:<order id>' changed; used inside the incremental branch of a model that defines the
-    CTE `changed`. Typed so that DuckDB filters the staging view by its own key. -#}
-{% macro changed_order(source, column, sql_type=none) -%}
-    {%- set prefix = source ~ ':' -%}
-    {%- set order_id = 'substr(transaction_id, ' ~ (prefix | length + 1) ~ ')' -%}
-    {{ column }} in (
-        select {% if sql_type %}cast({{ order_id }} as {{ sql_type }}){% else %}{{ order_id }}{% endif %}
-        from changed
-        where transaction_id like '{{ prefix }}%'
-    )
+{#- True for the rows whose `column` is a ticket or order id (`kind`: pos, shopify, generic) that
+    a changed transaction is made of; for pos also the tickets linked to one by a return (its
+    original ticket, the returns made to it), which decide where its lines net.
+
+    The ids are read when the model runs and written into the SQL as a list of constants:
+    DuckDB then filters the raw rows before the staging views rank their deliveries (a window
+    over every row), which it cannot do for a subquery. Past `max_listed` ids (a night that
+    touched much of the history) the subquery is used instead. -#}
+{% macro changed_keys(column, kind, max_listed=200000) -%}
+    {%- set changed = ref('int_transactions_changed') -%}
+    {%- set prefix = kind ~ ':' -%}
+    {%- set key = 'substr(transaction_id, ' ~ (prefix | length + 1) ~ ')' -%}
+    {%- set query -%}
+        select {{ key }} as id from {{ changed }} where transaction_id like '{{ prefix }}%'
+        {%- if kind == 'pos' %}
+        union
+        select tickets.original_ticket_id
+        from {{ source('pos', 'tickets') }} as tickets
+        inner join {{ changed }} as changed
+            on changed.transaction_id = 'pos:' || tickets.ticket_id
+        where tickets.original_ticket_id is not null
+        union
+        select tickets.ticket_id
+        from {{ source('pos', 'tickets') }} as tickets
+        inner join {{ changed }} as changed
+            on changed.transaction_id = 'pos:' || tickets.original_ticket_id
+        {%- endif %}
+    {%- endset -%}
+    {%- set ids = run_query(query).columns[0].values() if execute else [] -%}
+    {%- if ids | length > max_listed -%}
+        cast({{ column }} as {{ dbt.type_string() }}) in ({{ query }})
+    {%- elif kind == 'shopify' -%}
+        {{ column }} in ({{ (ids | map('int') | join(', ')) or 'null' }})
+    {%- else -%}
+        {{ column }} in ({% for id in ids %}'{{ id | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor %}{{ 'null' if not ids }})
+    {%- endif %}
 {%- endmacro %}
 
 

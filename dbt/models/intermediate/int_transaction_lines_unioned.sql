@@ -10,8 +10,9 @@
     A transaction's customer, store and time are those of the ticket or order it belongs to.
 
     Incremental on DuckDB: a nightly build computes only the transactions of
-    int_transactions_changed (and the tickets linked to them by a return, which decide how
-    they net) and replaces those; a full refresh, and Spark, compute everything.
+    int_transactions_changed (from the tickets and orders they are made of, and the tickets
+    linked to them by a return, which decide how they net) and replaces those; a full refresh,
+    and Spark, compute everything.
 -#}
 
 {{ config(
@@ -24,7 +25,7 @@
 {%- set unit_price_type = 'decimal(18, 4)' -%}
 {%- set order_id_text = 'cast(shopify_kept_orders.order_id as ' ~ string_type ~ ')' -%}
 
--- depends_on: {{ ref('int_transactions_changed') }}
+-- depends_on: {{ ref('int_transactions_changed') }}, {{ source('pos', 'tickets') }}
 with
 
 {%- if is_incremental() %}
@@ -35,39 +36,13 @@ changed as (
 
 ),
 
--- The changed tickets, the originals of their returns and the returns made to them: every
--- line that can belong to a changed transaction, and every ticket that decides where it nets.
-changed_tickets as (
-
-    select substr(transaction_id, 5) as ticket_id from changed where transaction_id like 'pos:%'
-
-),
-
-computed_tickets as (
-
-    select ticket_id from changed_tickets
-
-    union
-
-    select original_ticket_id
-    from {{ source('pos', 'tickets') }}
-    where ticket_id in (select ticket_id from changed_tickets)
-
-    union
-
-    select ticket_id
-    from {{ source('pos', 'tickets') }}
-    where original_ticket_id in (select ticket_id from changed_tickets)
-
-),
-
 {%- endif %}
 
 pos_lines as (
 
     select * from {{ ref('stg_pos__ticket_lines') }}
     {%- if is_incremental() %}
-    where ticket_id in (select ticket_id from computed_tickets)
+    where {{ loyalty.changed_keys('ticket_id', 'pos') }}
     {%- endif %}
 
 ),
@@ -76,7 +51,7 @@ shopify_orders as (
 
     select * from {{ ref('stg_shopify__orders') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    where {{ loyalty.changed_keys('order_id', 'shopify') }}
     {%- endif %}
 
 ),
@@ -85,7 +60,7 @@ shopify_order_lines as (
 
     select * from {{ ref('stg_shopify__order_lines') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    where {{ loyalty.changed_keys('order_id', 'shopify') }}
     {%- endif %}
 
 ),
@@ -94,7 +69,7 @@ shopify_refund_lines as (
 
     select * from {{ ref('stg_shopify__refund_lines') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_order('shopify', 'order_id', 'bigint') }}
+    where {{ loyalty.changed_keys('order_id', 'shopify') }}
     {%- endif %}
 
 ),
@@ -103,7 +78,7 @@ generic_lines as (
 
     select * from {{ ref('stg_generic__transaction_lines') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_order('generic', 'order_id') }}
+    where {{ loyalty.changed_keys('order_id', 'generic') }}
     {%- endif %}
 
 ),
