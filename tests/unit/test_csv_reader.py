@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dagster_project.lib.sources.csv_reader import _read_with_python, read_csv_rows
+from dagster_project.lib.sources.csv_reader import CsvLayout, _read_with_python, read_csv_rows
 from dagster_project.lib.sources.files import SourceFileError, read_text_file
 
 WANTED = {"a": "a", "b": "b", "c": "c"}
@@ -75,5 +75,5 @@ def test_both_paths_agree_on_a_clean_file(tmp_path):
     path.write_bytes(b"a,b,c\n" + b"".join(f"{i},v{i},{i * 2}\n".encode() for i in range(500)))
     file = read_text_file(path, "file.csv")
     fast = read_csv_rows(duckdb.connect(), file, WANTED, ["a"])
-    exact = _read_with_python(file, 3, {"a": 0, "b": 1, "c": 2}, ",")
+    exact = _read_with_python(file, CsvLayout(",", 3, {"a": 0, "b": 1, "c": 2}))
     assert fast.rows.to_pylist() == exact.rows.to_pylist()

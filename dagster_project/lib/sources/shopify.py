@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -116,37 +117,63 @@ CUSTOMER_STRUCTURE = {
 JSON_TABLE = "json_batch"
 
 
-def read_json_lines(con: duckdb.DuckDBPyConnection, file: TextFile) -> tuple[pa.Table, pa.Table]:
-    """(line number, object text) of each non-blank line, and the lines that are not JSON objects.
+# Lines of several files are checked by one query once they reach this much text: a query per
+# file cost about 10 ms, paid by every day of a two-year history, and one batch for the whole
+# history would hold all of its text in memory at once.
+JSON_BATCH_BYTES = 64 << 20
 
-    Lines are split on newlines only: a JSON string may hold other line separators (U+2028).
-    DuckDB checks every line at once.
-    """
-    lines = file.text().replace("\r\n", "\n").split("\n")
-    con.register(
-        "json_file_lines",
-        pa.table(
-            {
-                "source_line": pa.array(np.arange(1, len(lines) + 1, dtype=np.int64)),
-                "record": pa.array(lines, pa.string()),
-            }
-        ),
-    )
-    kind = "case when json_valid(record) then json_type(record) end"
-    good = con.sql(
-        f"select source_line, record from json_file_lines "
-        f"where {kind} = 'OBJECT' order by source_line"
-    ).to_arrow_table()
-    bad = con.sql(
-        f"""select source_line, record as raw_record,
-            case when json_valid(record) then 'not a JSON object' else 'not valid JSON' end
-                as reason_detail
-        from json_file_lines
-        where trim(record) <> '' and {kind} is distinct from 'OBJECT'
-        order by source_line"""
-    ).to_arrow_table()
-    con.unregister("json_file_lines")
-    return good, bad
+
+@dataclass
+class _JsonLines:
+    """Lines of delivered files waiting to be checked, with the files they come from."""
+
+    days: list[date] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    numbers: list[np.ndarray] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+    text_bytes: int = 0
+
+    def add(self, day: date, file: TextFile) -> None:
+        """Split on newlines only: a JSON string may hold other line separators (U+2028)."""
+        lines = file.text().replace("\r\n", "\n").split("\n")
+        self.days.extend([day] * len(lines))
+        self.files.extend([file.name] * len(lines))
+        self.numbers.append(np.arange(1, len(lines) + 1, dtype=np.int64))
+        self.records.extend(lines)
+        self.text_bytes += len(file.data)
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Objects go to the JSON batch; other non-blank lines are rejected with the reason."""
+        if not self.records:
+            return
+        con.register(
+            "json_file_lines",
+            pa.table(
+                {
+                    "partition_date": pa.array(self.days, pa.date32()),
+                    "source_file": pa.array(self.files, pa.string()),
+                    "source_line": pa.array(np.concatenate(self.numbers)),
+                    "record": pa.array(self.records, pa.string()),
+                }
+            ),
+        )
+        kind = "case when json_valid(record) then json_type(record) end"
+        con.execute(
+            f"""insert into {JSON_TABLE}
+            select partition_date, source_file, source_line, record from json_file_lines
+            where {kind} = 'OBJECT'"""
+        )
+        con.execute(
+            f"""insert into {REJECTS_TABLE} by name
+            select partition_date, source_file, source_line, record as raw_record,
+                case when json_valid(record) then 'not a JSON object' else 'not valid JSON' end
+                    as reason_detail
+            from json_file_lines
+            where trim(record) <> '' and {kind} is distinct from 'OBJECT'"""
+        )
+        con.unregister("json_file_lines")
+        self.days, self.files, self.numbers, self.records = [], [], [], []
+        self.text_bytes = 0
 
 
 def _collect_json_days(
@@ -156,32 +183,25 @@ def _collect_json_days(
     pattern: str,
     ctx: IngestContext,
 ) -> None:
+    """Every line of the days' files: JSON objects to the JSON batch, other lines rejected."""
     con.execute(
         f"create or replace temp table {JSON_TABLE} "
         "(partition_date date, source_file varchar, source_line bigint, record varchar)"
     )
     if source_dir is None:
         return
+    files: list[tuple[date, str, str]] = []
+    pending = _JsonLines()
     for day in days:
         for path in day_files(source_dir, day, pattern):
             file = read_text_file(path, relative_name(path, ctx.landing_dir))
-            good, bad = read_json_lines(con, file)
-            con.execute(
-                f"insert into {FILES_TABLE} values (?, ?, ?)", [day, file.name, file.sha256]
-            )
-            con.register("json_lines", good)
-            con.register("json_rejects", bad)
-            con.execute(
-                f"insert into {JSON_TABLE} select ?, ?, source_line, record from json_lines",
-                [day, file.name],
-            )
-            con.execute(
-                f"insert into {REJECTS_TABLE} by name "
-                "select cast(? as date) as partition_date, ? as source_file, * from json_rejects",
-                [day, file.name],
-            )
-            con.unregister("json_lines")
-            con.unregister("json_rejects")
+            files.append((day, file.name, file.sha256))
+            pending.add(day, file)
+            if pending.text_bytes >= JSON_BATCH_BYTES:
+                pending.flush(con)
+    pending.flush(con)
+    if files:
+        con.executemany(f"insert into {FILES_TABLE} values (?, ?, ?)", files)
 
 
 def _structure(structure: dict) -> str:
