@@ -201,6 +201,30 @@ def _scan_group(
             append_rows(con, day, file, read_csv_rows(con, file, wanted, required))
 
 
+class ContactForms:
+    """Normal forms of the addresses and phone numbers of one load, each worked out once.
+
+    A source's e-mail feeds three derived columns (normal form, validity, keyed hash) and its
+    phone two; parsing is the costly part of ingest (a library call per distinct value), so each
+    distinct value is parsed once per load, not once per column.
+    """
+
+    def __init__(self, default_region: str) -> None:
+        self.default_region = default_region
+        self._emails: dict[str, str | None] = {}
+        self._phones: dict[str, str | None] = {}
+
+    def emails(self, values: list[str]) -> dict[str, str | None]:
+        new = [v for v in values if v not in self._emails]
+        self._emails.update(contacts.normalize_emails(new))
+        return {v: self._emails[v] for v in values}
+
+    def phones(self, values: list[str]) -> dict[str, str | None]:
+        new = [v for v in values if v not in self._phones]
+        self._phones.update(contacts.phones_e164(new, self.default_region))
+        return {v: self._phones[v] for v in values}
+
+
 def _keyed_normal_forms(
     normal_forms: dict[str, str | None], ctx: IngestContext, derived: DerivedColumn
 ) -> dict[str, str | None]:
@@ -209,25 +233,23 @@ def _keyed_normal_forms(
     return {value: keys.get(normal) for value, normal in normal_forms.items()}
 
 
-def _derivation(derived: DerivedColumn, ctx: IngestContext) -> Callable[[list[str]], dict]:
+def _derivation(
+    derived: DerivedColumn, ctx: IngestContext, forms: ContactForms
+) -> Callable[[list[str]], dict]:
     if derived.derivation == "keyed_hash":
         return lambda values: privacy.keyed_hashes(values, ctx.pseudonym_key, derived.namespace)
     if derived.derivation == "email_normalized":
-        return contacts.normalize_emails
+        return forms.emails
     if derived.derivation == "email_is_valid":
-        return lambda values: {
-            k: v is not None for k, v in contacts.normalize_emails(values).items()
-        }
+        return lambda values: {k: v is not None for k, v in forms.emails(values).items()}
     if derived.derivation == "phone_e164":
-        return lambda values: contacts.phones_e164(values, ctx.default_region)
+        return forms.phones
     if derived.derivation == "email_key":
-        return lambda values: _keyed_normal_forms(contacts.normalize_emails(values), ctx, derived)
+        return lambda values: _keyed_normal_forms(forms.emails(values), ctx, derived)
     if derived.derivation == "campaign_event":
         return lambda values: {v: CAMPAIGN_EVENTS.get(v.strip().lower()) for v in values}
     if derived.derivation == "phone_key":
-        return lambda values: _keyed_normal_forms(
-            contacts.phones_e164(values, ctx.default_region), ctx, derived
-        )
+        return lambda values: _keyed_normal_forms(forms.phones(values), ctx, derived)
     raise ValueError(f"unknown derivation {derived.derivation}")
 
 
@@ -238,6 +260,7 @@ def _register_derivation(
     ctx: IngestContext,
     relation: str,
     where: str,
+    forms: ContactForms,
 ) -> None:
     """Register `view` (k, v): each distinct value of the derived column's input in `relation`
     (alias `c`, rows filtered by `where`) and the derived value."""
@@ -245,7 +268,7 @@ def _register_derivation(
     values = con.execute(
         f"select distinct c.{column} from {relation} where ({where}) and c.{column} is not null"
     ).fetchall()
-    mapping = _derivation(derived, ctx)([str(value) for (value,) in values])
+    mapping = _derivation(derived, ctx, forms)([str(value) for (value,) in values])
     table = pa.table(
         {
             "k": pa.array(list(mapping.keys()), pa.string()),
@@ -265,6 +288,7 @@ def add_missing_derived_columns(
     before them, as they would have been computed at ingest.
     """
     added = []
+    forms = ContactForms(ctx.default_region)
     for source in sources:
         present = {
             name
@@ -280,7 +304,7 @@ def add_missing_derived_columns(
             name = quote_ident(derived.name)
             con.execute(f"alter table raw.{source.name} add column {name} {derived.type}")
             _register_derivation(
-                con, "derived_fill", derived, ctx, f"raw.{source.name} as c", "true"
+                con, "derived_fill", derived, ctx, f"raw.{source.name} as c", "true", forms
             )
             con.execute(
                 f"update raw.{source.name} as c set {name} = cast(f.v as {derived.type}) "
@@ -304,12 +328,13 @@ def insert_raw(
     A derived column is computed once per distinct input value (in Python, by the libraries that
     know emails, phone numbers and HMAC) and joined back.
     """
+    forms = ContactForms(ctx.default_region)
     joins = []
     selected = ["c.partition_date", "c.source_file", "c.source_line"]
     selected += [f"c.{quote_ident(col.name)}" for col in source.columns]
     for i, derived in enumerate(source.derived):
         view = f"derived_{i}"
-        _register_derivation(con, view, derived, ctx, f"{checked_table} as c", where)
+        _register_derivation(con, view, derived, ctx, f"{checked_table} as c", where, forms)
         joins.append(
             f"left join {view} on {view}.k = cast(c.{quote_ident(derived.from_column)} as varchar)"
         )
