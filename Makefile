@@ -68,11 +68,13 @@ format: setup  ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Sizes as arguments: make bench CUSTOMERS=1000000 DAYS=731
+# Sizes as arguments: make bench CUSTOMERS=1000000 DAYS=731 (MEMORY_LIMIT=6GB caps DuckDB)
 CUSTOMERS ?= 2000
 DAYS ?= 120
+MEMORY_LIMIT ?=
 bench: setup  ## time each stage and race the usual tools (bench/results/, BENCHMARKS.md)
-	$(BIN)/python -m dagster_project.bench --customers $(CUSTOMERS) --days $(DAYS)
+	$(BIN)/python -m dagster_project.bench --customers $(CUSTOMERS) --days $(DAYS) \
+		$(if $(MEMORY_LIMIT),--memory-limit $(MEMORY_LIMIT))
 
 clean:  ## remove generated data, the warehouse and dbt artefacts (keeps .venv)
 	rm -rf data .dagster dbt/target dbt/logs

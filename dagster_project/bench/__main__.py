@@ -21,6 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 @click.option("--days", default=120, show_default=True, type=click.IntRange(min=MIN_DAYS))
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option(
+    "--memory-limit",
+    default=None,
+    help="warehouse.memory_limit for the run, e.g. 6GB (DuckDB's default, 80% of the RAM, if not "
+    "given); the result records it.",
+)
+@click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -43,6 +49,7 @@ def main(
     customers: int,
     days: int,
     seed: int,
+    memory_limit: str | None,
     workdir: Path | None,
     results_dir: Path,
     markdown: Path,
@@ -55,7 +62,12 @@ def main(
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch:
         folder = workdir or Path(scratch) / "run"
         result = run_benchmark(
-            folder, customers, days, seed=seed, say=lambda m: click.echo(m, err=True)
+            folder,
+            customers,
+            days,
+            seed=seed,
+            memory_limit=memory_limit,
+            say=lambda m: click.echo(m, err=True),
         )
     result = finish(result)
     path = write_result(result, results_dir)

@@ -77,7 +77,8 @@ def result_section(result: dict[str, Any]) -> str:
         f"{data['rows']:,} landing rows in {data['files']:,} files, "
         f"{data['purchases']:,} purchases. Machine: {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gb']} GB; Python {m['python']}, DuckDB {m['duckdb']}, "
-        f"dbt-core {m['dbt-core']}, Dagster {m['dagster']}.",
+        f"dbt-core {m['dbt-core']}, Dagster {m['dagster']}. DuckDB memory limit: "
+        f"{size.get('memory_limit') or 'its default (80% of the RAM)'}.",
         "",
         "| stage | full refresh s | peak GB | daily run s | peak GB |",
         "|---|---:|---:|---:|---:|",

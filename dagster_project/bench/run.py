@@ -114,9 +114,15 @@ def run_benchmark(
     days: int,
     *,
     seed: int = 42,
+    memory_limit: str | None = None,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Generate `customers` over `days` days in `workdir` (emptied first), run and compare."""
+    """Generate `customers` over `days` days in `workdir` (emptied first), run and compare.
+
+    `memory_limit` is the run's `warehouse.memory_limit` (DuckDB's own default, 80% of the RAM,
+    when None): DuckDB fills what it may as a cache, so a peak says as much about the limit as
+    about the work, and a result records the limit it ran under.
+    """
     if days < MIN_DAYS:
         raise ValueError(
             f"a benchmark needs at least {MIN_DAYS} days (the CLV fit needs 90 days of history)"
@@ -125,9 +131,17 @@ def run_benchmark(
     workdir.mkdir(parents=True)
     end = BENCH_START + timedelta(days=days - 1)
     config = workdir / "loyalty.yml"
-    config.write_text(DEMO_CONFIG.format(start=BENCH_START.isoformat()), encoding="utf-8")
+    text = DEMO_CONFIG.format(start=BENCH_START.isoformat())
+    if memory_limit:
+        text += f"\nwarehouse: {{path: data/warehouse.duckdb, memory_limit: '{memory_limit}'}}\n"
+        text = text.replace("warehouse: {path: data/warehouse.duckdb}\n", "", 1)
+    config.write_text(text, encoding="utf-8")
     settings = load_settings(config)
-    result: dict[str, Any] = {"size": {"customers": customers, "days": days, "seed": seed}}
+    if settings.warehouse.memory_limit != memory_limit:
+        raise ValueError(f"the bench configuration did not take memory_limit {memory_limit}")
+    result: dict[str, Any] = {
+        "size": {"customers": customers, "days": days, "seed": seed, "memory_limit": memory_limit}
+    }
     with MemorySampler() as memory:
         say(f"generating {customers:,} customers over {days} days")
         began = time.time()

@@ -39,8 +39,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def publish(warehouse: Path, publish_dir: Path) -> Published:
-    """Copy the marts and analytics of `warehouse` into `publish_dir`, replacing the last copy."""
+def publish(warehouse: Path, publish_dir: Path, memory_limit: str | None = None) -> Published:
+    """Copy the marts and analytics of `warehouse` into `publish_dir`, replacing the last copy.
+
+    `memory_limit` is the warehouse's (`warehouse.memory_limit`): the copy is DuckDB's work too.
+    """
     publish_dir.mkdir(parents=True, exist_ok=True)
     incoming_db = publish_dir / f".{WAREHOUSE_FILE}.incoming-{os.getpid()}"
     if incoming_db.exists():
@@ -50,7 +53,7 @@ def publish(warehouse: Path, publish_dir: Path) -> Published:
     counts: dict[str, int] = {}
     # The warehouse attached read-only beside the new file: reading never blocks on the writer's
     # lock longer than the copy takes, and nothing is written to it.
-    con = connect(":memory:")
+    con = connect(":memory:", memory_limit=memory_limit)
     try:
         con.execute(f"attach {_literal(warehouse)} as warehouse (read_only)")
         # Written in DuckDB 1.0's storage format: BI tools bundle their own, often older, DuckDB

@@ -36,7 +36,11 @@ def publish_asset(settings: Settings, partitions: dg.PartitionsDefinition) -> dg
         """`<publish_dir>/warehouse.duckdb` (read-only copy of marts and analytics) and
         `<publish_dir>/parquet/<schema>/<table>.parquet`, each replaced by rename."""
         del context
-        published = publish(settings.warehouse_path, settings.resolve(settings.publish_dir))
+        published = publish(
+            settings.warehouse_path,
+            settings.resolve(settings.publish_dir),
+            memory_limit=settings.warehouse.memory_limit,
+        )
         return dg.MaterializeResult(
             metadata={
                 "warehouse": dg.MetadataValue.path(str(published.warehouse)),
