@@ -44,8 +44,11 @@ def machine() -> dict[str, Any]:
 
 
 def result_name(result: dict[str, Any]) -> str:
+    """`<date>-<customers>c-<days>d[-<memory limit>].json`: a run under a memory limit is a
+    result of its own beside the same day's run without one."""
     size = result["size"]
-    return f"{result['date']}-{size['customers']}c-{size['days']}d.json"
+    limit = f"-{size['memory_limit']}" if size.get("memory_limit") else ""
+    return f"{result['date']}-{size['customers']}c-{size['days']}d{limit}.json"
 
 
 def write_result(result: dict[str, Any], results_dir: Path) -> Path:
@@ -71,8 +74,9 @@ def result_section(result: dict[str, Any]) -> str:
     comparisons = result["comparisons"]
     stages = result["stages"]
     m = result["machine"]
+    limited = f", DuckDB limited to {size['memory_limit']}" if size.get("memory_limit") else ""
     lines = [
-        f"### {size['customers']:,} customers × {size['days']} days ({result['date']})",
+        f"### {size['customers']:,} customers × {size['days']} days{limited} ({result['date']})",
         "",
         f"{data['rows']:,} landing rows in {data['files']:,} files, "
         f"{data['purchases']:,} purchases. Machine: {m['cpu']}, {m['cores']} cores, "

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.bench.comparisons import pandas_rfm, quintile_score
-from dagster_project.bench.results import BEGIN, END, update_markdown
+from dagster_project.bench.results import BEGIN, END, update_markdown, write_result
 from dagster_project.bench.targets import GB, judge
 
 
@@ -185,3 +185,25 @@ def test_the_dbt_builds_time_to_their_first_result_is_shown_when_measured(tmp_pa
         "dbt builds: the daily run's 3 builds took 24.0 s, 12.5 s of it before their first result"
         in markdown.read_text()
     )
+
+
+def test_a_run_under_a_memory_limit_is_a_result_of_its_own_and_says_so(tmp_path: Path):
+    results = tmp_path / "results"
+    unlimited = result(1_000_000, 731)
+    limited = result(1_000_000, 731)
+    limited["size"]["memory_limit"] = "5GB"
+    paths = set()
+    for r in (unlimited, limited):
+        r["targets"] = judge(r)
+        paths.add(write_result(r, results))
+    assert sorted(p.name for p in paths) == [
+        "2026-11-30-1000000c-731d-5GB.json",
+        "2026-11-30-1000000c-731d.json",
+    ]
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text(f"{BEGIN}\n{END}\n")
+    update_markdown(markdown, results)
+    text = markdown.read_text()
+    assert "### 1,000,000 customers × 731 days, DuckDB limited to 5GB (" in text
+    assert "DuckDB memory limit: 5GB." in text
+    assert "DuckDB memory limit: its default (80% of the RAM)." in text
