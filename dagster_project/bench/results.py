@@ -118,6 +118,13 @@ def result_section(result: dict[str, Any]) -> str:
             f"dbt builds: {'; '.join(dbt_parts)} (starting dbt, reading the manifest, "
             "opening the warehouse).",
         ]
+    events = [
+        f"{runs[run]['events']:,} in the {label}"
+        for run, label in (("full_refresh", "full refresh"), ("daily", "daily run"))
+        if "events" in runs[run]
+    ]
+    if events:
+        lines += ["", f"Dagster events recorded: {', '.join(events)}."]
     for run, label in (("full_refresh", "full refresh"), ("daily", "daily run")):
         profile = result.get("profile", {}).get(run)
         if isinstance(profile, dict) and profile:

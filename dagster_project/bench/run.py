@@ -104,6 +104,9 @@ def _run_summary(
         "seconds": round(end - start, 3),
         "peak_bytes": memory.peak(start, end),
         "dbt_builds": dbt_startup(steps),
+        # Dagster writes each event as it happens (one per partition of a day-partitioned
+        # asset materialised or planned): a cost that grows with the days, not the customers.
+        "events": sum(len(instance.all_logs(run_id)) for run_id in run_ids),
     }
     return total, {k: round(v, 3) for k, v in seconds.items()}, peaks
 

@@ -207,3 +207,11 @@ def test_a_run_under_a_memory_limit_is_a_result_of_its_own_and_says_so(tmp_path:
     assert "### 1,000,000 customers × 731 days, DuckDB limited to 5GB (" in text
     assert "DuckDB memory limit: 5GB." in text
     assert "DuckDB memory limit: its default (80% of the RAM)." in text
+    assert "Dagster events recorded" not in text  # these results predate the count
+    limited["runs"]["full_refresh"]["events"] = 12_345
+    limited["runs"]["daily"]["events"] = 678
+    write_result(limited, results)
+    update_markdown(markdown, results)
+    assert "Dagster events recorded: 12,345 in the full refresh, 678 in the daily run." in (
+        markdown.read_text()
+    )
