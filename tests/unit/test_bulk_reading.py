@@ -85,6 +85,15 @@ def test_generated_deliveries_with_faults_read_the_same_both_ways(landing, sourc
     assert reference[FILES_TABLE], f"{source.name}: the corpus delivered no file"
 
 
+def test_many_files_are_scanned_a_bounded_number_at_a_time(landing, monkeypatch):
+    tickets = next(s for s in CSV_SOURCES if s.name == "pos_tickets")
+    ctx = IngestContext(landing_dir=landing, pseudonym_key="k")
+    monkeypatch.setattr("dagster_project.lib.sources.load.SCAN_FILES", 7)
+    scanned, reference = both_ways(tickets, landing / tickets.landing_path, DAYS, ctx)
+    assert scanned == reference
+    assert len(reference[FILES_TABLE]) > 7 * 3
+
+
 def test_one_scan_reads_the_clean_files_and_leaves_the_rest_to_the_exact_reader(
     landing, monkeypatch
 ):

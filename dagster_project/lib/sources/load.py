@@ -121,6 +121,11 @@ def append_rows(
     con.unregister("file_rejects")
 
 
+# Files per scan: two years of one daily file fit in one; a chain delivering a file per store per
+# day is read a thousand files at a time (a bounded query, and rows handed over as they come).
+SCAN_FILES = 1000
+
+
 @dataclass
 class _ScanGroup:
     """Clean files sharing one layout, for one scan; their bytes are not kept."""
@@ -158,21 +163,20 @@ def collect_csv_days(
                     con, day, file, read_csv_rows(con, file, wanted, source.required_columns)
                 )
                 continue
-            group = groups.setdefault((layout.key, file.is_compressed), _ScanGroup(layout))
+            key = (layout.key, file.is_compressed)
+            group = groups.setdefault(key, _ScanGroup(layout))
             group.days.append(day)
             # The bytes go: a source's two years would otherwise sit in memory until the scan.
             group.files.append(replace(file, data=b""))
             group.line_counts.append(physical_lines(file.data))
+            if len(group.files) == SCAN_FILES:
+                _scan_group(con, groups.pop(key), wanted, source.required_columns)
     for group in groups.values():
-        _scan_group(con, group, ctx, wanted, source.required_columns)
+        _scan_group(con, group, wanted, source.required_columns)
 
 
 def _scan_group(
-    con: duckdb.DuckDBPyConnection,
-    group: _ScanGroup,
-    ctx: IngestContext,
-    wanted: dict,
-    required: Sequence[str],
+    con: duckdb.DuckDBPyConnection, group: _ScanGroup, wanted: dict, required: Sequence[str]
 ) -> None:
     kept = scan_csv_files(con, [f.path for f in group.files], group.line_counts, group.layout)
     listed = pa.table(
