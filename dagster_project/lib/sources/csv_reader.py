@@ -221,6 +221,7 @@ def _read_with_duckdb(
 
 
 SCAN_TABLE = "csv_scan"
+_SCAN_KEPT = "csv_scan_kept"
 
 
 def scan_csv_files(
@@ -229,55 +230,68 @@ def scan_csv_files(
     line_counts: Sequence[int],
     layout: CsvLayout,
 ) -> set[int]:
-    """Read files of one layout with a single DuckDB scan into the temp table `csv_scan`
-    (file_index: the file's position in `paths`; source_line; one text column per wanted column).
-    `line_counts` are the files' physical lines (`physical_lines`), which the rows must account
-    for.
+    """Read files of one layout with a single DuckDB scan; `scanned_rows` then gives the rows of
+    the files kept, and `end_scan` drops them. `line_counts` are the files' physical lines
+    (`physical_lines`), which the rows must account for.
 
     One scan instead of one per file: DuckDB parses the files in parallel, and the per-file cost
     of a query (about 15 ms, which a day's files of every source paid 731 times for two years)
     is paid once. Only clean files are kept, those where every record is a row on its own line:
     a file with a rejected record, a newline inside quotes, or rows that do not account for its
-    lines is left out of `csv_scan`. Returns the indices of the files kept; the others are for
-    `read_csv_rows`, which gives their exact line numbers and rejected records.
+    lines is left out. Returns the indices (positions in `paths`) of the files kept; the others
+    are for `read_csv_rows`, which gives their exact line numbers and rejected records.
     """
     con.execute(f"drop table if exists {_REJECT_TABLE}")
     con.execute(f"drop table if exists {_REJECT_SCAN}")
     listed = "[" + ", ".join(sql_literal(str(path)) for path in paths) + "]"
     con.execute(
-        f"""create or replace temp table csv_scan_text as
+        f"""create or replace temp table {SCAN_TABLE} as
         select file_index, * from read_csv({listed},
             {_read_options(layout.delimiter, layout.header_width)})"""
     )
+    # Rows are stored in the order they were read (DuckDB preserves insertion order): a file's
+    # rows are one run of row ids, and a row's line is its place in that run after the header.
     counted = {
-        index: (rows, newline)
-        for index, rows, newline in con.execute(
-            f"select file_index, count(*), bool_or({_any_newline(layout.header_width)}) "
-            "from csv_scan_text group by all"
+        index: (rows, newline, first, last)
+        for index, rows, newline, first, last in con.execute(
+            f"select file_index, count(*), bool_or({_any_newline(layout.header_width)}), "
+            f"min(rowid), max(rowid) from {SCAN_TABLE} group by all"
         ).fetchall()
     }
     rejected = {
         index
         for (index,) in con.execute(f"select distinct file_id from {_REJECT_TABLE}").fetchall()
     }
-    kept = {
-        i
-        for i, lines in enumerate(line_counts)
-        if i not in rejected and counted.get(i, (0, False)) == (lines - 1, False)
-    }
-    selected = ", ".join(f"c{i} as {quote_ident(name)}" for name, i in layout.positions.items())
-    # Rows keep the order they were read in (DuckDB preserves insertion order), so a row's
-    # place in its file is its line after the header.
-    con.execute(
-        f"""create or replace temp table {SCAN_TABLE} as
-        select file_index,
-            row_number() over (partition by file_index order by rowid) + 1 as source_line,
-            {selected}
-        from csv_scan_text where file_index in (select unnest(?::bigint[]))""",
-        [sorted(kept)],
+    first_rows = {}
+    for index, lines in enumerate(line_counts):
+        rows, newline, first, last = counted.get(index, (0, False, 0, -1))
+        if index in rejected or newline or rows != lines - 1 or last - first + 1 != rows:
+            continue
+        first_rows[index] = first
+    con.register(
+        _SCAN_KEPT,
+        pa.table(
+            {
+                "file_index": pa.array(list(first_rows), pa.int64()),
+                "first_row": pa.array(list(first_rows.values()), pa.int64()),
+            }
+        ),
     )
-    con.execute("drop table csv_scan_text")
-    return kept
+    return set(first_rows)
+
+
+def scanned_rows(layout: CsvLayout) -> str:
+    """The query of the kept files' rows: file_index, source_line, one column per wanted one."""
+    selected = ", ".join(f"s.c{i} as {quote_ident(name)}" for name, i in layout.positions.items())
+    return (
+        f"select s.file_index, s.rowid - k.first_row + 2 as source_line, {selected} "
+        f"from {SCAN_TABLE} as s join {_SCAN_KEPT} as k using (file_index)"
+    )
+
+
+def end_scan(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"drop table if exists {SCAN_TABLE}")
+    con.unregister(_SCAN_KEPT)
 
 
 def _reject_detail(message: str) -> str:

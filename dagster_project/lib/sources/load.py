@@ -19,14 +19,15 @@ import pyarrow as pa
 
 from dagster_project.lib import contacts, privacy
 from dagster_project.lib.sources.csv_reader import (
-    SCAN_TABLE,
     CsvLayout,
     CsvRows,
     csv_layout,
+    end_scan,
     fits_duckdb_reader,
     physical_lines,
     read_csv_rows,
     scan_csv_files,
+    scanned_rows,
 )
 from dagster_project.lib.sources.files import TextFile, day_files, read_text_file
 from dagster_project.lib.sources.specs import CAMPAIGN_EVENTS, DerivedColumn, Source
@@ -195,10 +196,11 @@ def _scan_group(
     )
     con.execute(
         f"insert into {TEXT_TABLE} by name select f.partition_date, f.source_file, "
-        f"s.* exclude (file_index) from {SCAN_TABLE} as s join scanned_files as f using (file_index)"
+        f"s.* exclude (file_index) from ({scanned_rows(group.layout)}) as s "
+        "join scanned_files as f using (file_index)"
     )
     con.unregister("scanned_files")
-    con.execute(f"drop table {SCAN_TABLE}")
+    end_scan(con)
     for index, (day, file) in enumerate(zip(group.days, group.files, strict=True)):
         if index not in kept:
             file = read_text_file(file.path, file.name)
