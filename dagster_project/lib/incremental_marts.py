@@ -14,9 +14,12 @@ marts' selection, which leaves the analytics' days alone):
 - most deliveries were loaded again (a range run again): replacing nearly every transaction
   costs more than building them.
 
-`ops.marts_builds` keeps one row per build: when it started, the newest `ops.ingest_log.loaded_at`
-it covers (the next build reads the deliveries after it), the fingerprint of the models,
-settings and catalogue, why it was whole (null when incremental), and when it finished.
+`ops.marts_builds` keeps one row per build: when it started, the deliveries it covers (those
+loaded after `ingest_loaded_after`, the last completed build's `ingest_loaded_through`, and up to
+its own `ingest_loaded_through`, the newest `ops.ingest_log.loaded_at` when it started), the
+fingerprint of the models, settings and catalogue, why it was whole (null when incremental), and
+when it finished. The watermark is worked out here only: int_transactions_changed reads the
+deliveries after the current build's `ingest_loaded_after`.
 `warehouse.incremental_marts: false` makes every build whole.
 """
 
@@ -41,12 +44,12 @@ MOST_DELIVERIES = 0.5
 @dataclass(frozen=True)
 class MartsBuild:
     started_at: datetime
-    # Why the build is whole; None when it is incremental.
-    full_refresh_because: str | None
+    # Why the build is whole (`dbt build --full-refresh`); None when it is incremental.
+    whole_because: str | None
 
     @property
-    def full_refresh(self) -> bool:
-        return self.full_refresh_because is not None
+    def whole(self) -> bool:
+        return self.whole_because is not None
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars: dict) -> str:
@@ -67,8 +70,19 @@ def fingerprint(con: duckdb.DuckDBPyConnection, manifest_path: Path, dbt_vars: d
     return digest.hexdigest()
 
 
+def _loaded_after(con: duckdb.DuckDBPyConnection) -> datetime | None:
+    """The newest delivery the last completed build covered (None: no completed build)."""
+    (loaded_after,) = con.execute(
+        "select max(ingest_loaded_through) from ops.marts_builds where finished_at is not null"
+    ).fetchone()
+    return loaded_after
+
+
 def _why_whole(
-    con: duckdb.DuckDBPyConnection, fingerprint_now: str, incremental: bool
+    con: duckdb.DuckDBPyConnection,
+    fingerprint_now: str,
+    incremental: bool,
+    loaded_after: datetime | None,
 ) -> str | None:
     if not incremental:
         return "warehouse.incremental_marts is off"
@@ -88,8 +102,8 @@ def _why_whole(
     if last[0] != fingerprint_now:
         return "the models, the settings or the catalogue's values changed"
     changed, deliveries = con.execute(
-        "select count(*) filter (where loaded_at > (select max(ingest_loaded_through) "
-        "from ops.marts_builds where finished_at is not null)), count(*) from ops.ingest_log"
+        "select count(*) filter (where loaded_at > ?), count(*) from ops.ingest_log",
+        [loaded_after],
     ).fetchone()
     if deliveries and changed > MOST_DELIVERIES * deliveries:
         return f"most deliveries were loaded again ({changed} of {deliveries})"
@@ -101,13 +115,14 @@ def begin_marts_build(
 ) -> MartsBuild:
     """Record the build's start and decide whether it must be whole (always, when `incremental`
     is off: warehouse.incremental_marts)."""
-    because = _why_whole(con, fingerprint_now, incremental)
+    loaded_after = _loaded_after(con)
+    because = _why_whole(con, fingerprint_now, incremental, loaded_after)
     (started_at,) = con.execute("select cast(current_timestamp as timestamp)").fetchone()
     con.execute(
         "insert into ops.marts_builds "
-        "(started_at, ingest_loaded_through, fingerprint, whole_because) "
-        "select ?, max(loaded_at), ?, ? from ops.ingest_log",
-        [started_at, fingerprint_now, because],
+        "(started_at, ingest_loaded_after, ingest_loaded_through, fingerprint, whole_because) "
+        "select ?, ?, max(loaded_at), ?, ? from ops.ingest_log",
+        [started_at, loaded_after, fingerprint_now, because],
     )
     return MartsBuild(started_at, because)
 

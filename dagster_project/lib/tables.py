@@ -221,14 +221,16 @@ ERASURE_EXPORTS = PythonTable(
     (("customer_key", "VARCHAR"), ("purged_through", "DATE")),
     primary_key=("customer_key",),
 )
-# One row per marts build (lib/incremental_marts.py): the deliveries it covers, the fingerprint
-# of what its rows depend on beyond them, and whether it finished.
+# One row per marts build (lib/incremental_marts.py): the deliveries it covers (loaded after
+# ingest_loaded_after, up to ingest_loaded_through), the fingerprint of what its rows depend on
+# beyond them, and whether it finished.
 MARTS_BUILDS = PythonTable(
     "ops",
     "marts_builds",
     (
         ("started_at", "TIMESTAMP"),
         ("ingest_loaded_through", "TIMESTAMP"),
+        ("ingest_loaded_after", "TIMESTAMP"),
         ("fingerprint", "VARCHAR"),
         ("whole_because", "VARCHAR"),
         ("finished_at", "TIMESTAMP"),

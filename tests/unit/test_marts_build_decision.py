@@ -91,26 +91,24 @@ def test_fingerprint_follows_code_settings_and_catalogue_values(con, tmp_path: P
 
 def test_a_build_is_whole_unless_the_last_one_finished_with_the_same_fingerprint(con):
     first = begin_marts_build(con, "f1")
-    assert first.full_refresh_because == "first build"
+    assert first.whole_because == "first build"
     finish_marts_build_table(con)
     finish_marts_build(con, first)
 
     nightly = begin_marts_build(con, "f1")
-    assert nightly.full_refresh_because is None
+    assert nightly.whole_because is None
     # Not finished (dbt failed halfway): the next one is whole.
     after_failure = begin_marts_build(con, "f1")
-    assert after_failure.full_refresh_because == "the last marts build did not finish"
+    assert after_failure.whole_because == "the last marts build did not finish"
     finish_marts_build(con, after_failure)
 
     finish_marts_build(con, nightly)
     switched_off = begin_marts_build(con, "f1", incremental=False)
-    assert switched_off.full_refresh_because == "warehouse.incremental_marts is off"
+    assert switched_off.whole_because == "warehouse.incremental_marts is off"
     finish_marts_build(con, switched_off)
 
     upgraded = begin_marts_build(con, "f2")
-    assert upgraded.full_refresh_because == (
-        "the models, the settings or the catalogue's values changed"
-    )
+    assert upgraded.whole_because == ("the models, the settings or the catalogue's values changed")
     recorded = con.execute(
         "select whole_because from ops.marts_builds order by started_at"
     ).fetchall()
@@ -119,7 +117,7 @@ def test_a_build_is_whole_unless_the_last_one_finished_with_the_same_fingerprint
         None,
         "the last marts build did not finish",
         "warehouse.incremental_marts is off",
-        upgraded.full_refresh_because,
+        upgraded.whole_because,
     ]
 
 
@@ -137,23 +135,41 @@ def test_a_build_is_whole_when_most_deliveries_were_loaded_again(con):
     finish_marts_build(con, begin_marts_build(con, "f1"))
     load("2025-03-04", "2025-03-04 23:00:00")
     one_night = begin_marts_build(con, "f1")
-    assert one_night.full_refresh_because is None
+    assert one_night.whole_because is None
     finish_marts_build(con, one_night)
     # The range run again: every day's delivery is loaded anew.
     con.execute("update ops.ingest_log set loaded_at = timestamp '2025-03-10 01:00:00'")
     again = begin_marts_build(con, "f1")
-    assert again.full_refresh_because == "most deliveries were loaded again (4 of 4)"
+    assert again.whole_because == "most deliveries were loaded again (4 of 4)"
 
 
-def test_a_build_covers_the_deliveries_loaded_before_it_started(con):
+def test_a_build_covers_the_deliveries_after_the_last_completed_build(con):
     con.execute(
         "insert into ops.ingest_log (source, partition_date, source_file, loaded_at) values "
         "('pos_tickets', '2025-03-01', 'a.csv', '2025-03-02 01:00:00'), "
         "('pos_tickets', '2025-03-02', 'b.csv', '2025-03-03 01:00:00')"
     )
-    begin_marts_build(con, "f1")
-    (covered,) = con.execute("select ingest_loaded_through from ops.marts_builds").fetchone()
-    assert str(covered) == "2025-03-03 01:00:00"
+    finish_marts_build_table(con)
+    finish_marts_build(con, begin_marts_build(con, "f1"))
+    con.execute(
+        "insert into ops.ingest_log (source, partition_date, source_file, loaded_at) values "
+        "('pos_tickets', '2025-03-03', 'c.csv', '2025-03-04 01:00:00')"
+    )
+    unfinished = begin_marts_build(con, "f1")
+    retried = begin_marts_build(con, "f1")
+    covered = con.execute(
+        "select started_at, ingest_loaded_after, ingest_loaded_through from ops.marts_builds "
+        "order by started_at"
+    ).fetchall()
+    as_text = [(after and str(after), str(through)) for _, after, through in covered]
+    # The first build has nothing before it; the next ones read what came after the last
+    # completed build, an unfinished build in between included.
+    assert as_text == [
+        (None, "2025-03-03 01:00:00"),
+        ("2025-03-03 01:00:00", "2025-03-04 01:00:00"),
+        ("2025-03-03 01:00:00", "2025-03-04 01:00:00"),
+    ]
+    assert [b.started_at for b in (unfinished, retried)] == [row[0] for row in covered[1:]]
 
 
 def finish_marts_build_table(con: duckdb.DuckDBPyConnection) -> None:

@@ -67,7 +67,7 @@ class DuckDBEngine:
         them up, so a successful one's is removed (a failed one's stays, with dbt's log)."""
         marts = self._begin_marts_build(context, warehouse, build) if build.as_of is None else None
         arguments = ["build", "--vars", json.dumps(build.vars)]
-        if marts is not None and marts.full_refresh:
+        if marts is not None and marts.whole:
             arguments.append("--full-refresh")
         with as_of_environment(build.as_of):
             invocation = dbt.cli(arguments, context=context, raise_on_error=False)
@@ -85,7 +85,7 @@ class DuckDBEngine:
         if marts is not None:
             with warehouse.connect() as con:
                 changed = finish_marts_build(con, marts)
-            if not marts.full_refresh:
+            if not marts.whole:
                 context.log.info(f"transactions computed again: {changed}")
 
     def _begin_marts_build(
@@ -99,8 +99,8 @@ class DuckDBEngine:
                 incremental=self.incremental_marts,
             )
         context.log.info(
-            f"marts build: whole ({marts.full_refresh_because})"
-            if marts.full_refresh
+            f"marts build: whole ({marts.whole_because})"
+            if marts.whole
             else "marts build: incremental"
         )
         return marts

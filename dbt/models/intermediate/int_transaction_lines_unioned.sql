@@ -24,6 +24,10 @@
 {%- set quantity_type = 'decimal(18, 3)' -%}
 {%- set unit_price_type = 'decimal(18, 4)' -%}
 {%- set order_id_text = 'cast(shopify_kept_orders.order_id as ' ~ string_type ~ ')' -%}
+{#- Orders, their lines and refund lines keep the same changed orders: one query for the three. -#}
+{%- set shopify_changed = (
+    loyalty.changed_keys('order_id', 'shopify') if is_incremental() else ''
+) -%}
 
 -- depends_on: {{ ref('int_transactions_changed') }}, {{ source('pos', 'tickets') }}
 with
@@ -51,7 +55,7 @@ shopify_orders as (
 
     select * from {{ ref('stg_shopify__orders') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_keys('order_id', 'shopify') }}
+    where {{ shopify_changed }}
     {%- endif %}
 
 ),
@@ -60,7 +64,7 @@ shopify_order_lines as (
 
     select * from {{ ref('stg_shopify__order_lines') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_keys('order_id', 'shopify') }}
+    where {{ shopify_changed }}
     {%- endif %}
 
 ),
@@ -69,7 +73,7 @@ shopify_refund_lines as (
 
     select * from {{ ref('stg_shopify__refund_lines') }}
     {%- if is_incremental() %}
-    where {{ loyalty.changed_keys('order_id', 'shopify') }}
+    where {{ shopify_changed }}
     {%- endif %}
 
 ),

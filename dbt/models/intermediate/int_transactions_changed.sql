@@ -6,8 +6,8 @@
 
     A transaction changes when:
     - a file delivered (or delivered again) since the last completed marts build holds a row of
-      it (ops.ingest_log.loaded_at after ops.marts_builds.ingest_loaded_through), or held one of
-      its lines before (a day delivered again may drop rows, or a whole file);
+      it (ops.ingest_log.loaded_at after this build's ops.marts_builds.ingest_loaded_after), or
+      held one of its lines before (a day delivered again may drop rows, or a whole file);
     - its person changed: identity resolution now maps one of its lines' source identity to
       another customer_key (a Shopify account matched to a card for the first time, an erased
       card sorting last);
@@ -45,11 +45,14 @@ where 1 = 0
 
 with
 
-last_build as (
+-- The pipeline records each marts build before it runs, with the newest delivery the last
+-- completed build covered (lib/incremental_marts.py works it out; only read here).
+this_build as (
 
-    select max(ingest_loaded_through) as loaded_through
+    select ingest_loaded_after as loaded_after
     from ops.marts_builds
-    where finished_at is not null
+    order by started_at desc
+    limit 1
 
 ),
 
@@ -59,9 +62,9 @@ changed_deliveries as (
     select distinct partition_date, source_file
     from ops.ingest_log
     where
-        loaded_at > (select loaded_through from last_build)
-        -- No completed build on record (dbt run by hand on an old warehouse): every delivery.
-        or (select loaded_through from last_build) is null
+        loaded_at > (select loaded_after from this_build)
+        -- No completed build before this one (or none on record): every delivery.
+        or (select loaded_after from this_build) is null
 
 ),
 
