@@ -1,7 +1,8 @@
 """A project as a user makes one with the `loyalty` command, and independent sums of its files.
 
 Shared by the end-to-end tests of the command (test_loyalty_cli, test_loyalty_demo,
-test_loyalty_inputs); the sums are computed on the landing files with pandas and json, never
+test_loyalty_inputs, and, for projects over one landing folder, test_operations and
+test_incremental_marts); the sums are computed on the landing files with pandas and json, never
 from the pipeline's own tables.
 """
 
@@ -21,6 +22,9 @@ import duckdb
 import pandas as pd
 
 from dagster_project.lib.quality import load_suite, suites
+
+sys.path.insert(0, str(Path(__file__).parent))
+from warehouse_snapshot import all_tables
 
 LOYALTY = str(Path(sys.executable).parent / "loyalty")
 # The tables of marts a run must fill.
@@ -87,6 +91,80 @@ def generated_project(folder: Path, *extra_args: str) -> Project:
     assert made.returncode == 0, made.stderr
     config = write_config(folder)
     return Project(folder, config, loyalty("run", "--config", str(config)))
+
+
+@dataclass(frozen=True)
+class ProjectOver:
+    """A project folder of its own (configuration, warehouse, exports, Dagster home in `env`)
+    over a landing folder that other projects may read too: two ways of running the same
+    deliveries, compared table by table and file by file."""
+
+    folder: Path
+    config: Path
+    env: dict[str, str]
+
+    @property
+    def warehouse(self) -> Path:
+        return self.folder / "warehouse.duckdb"
+
+    @property
+    def dagster_home(self) -> Path:
+        return Path(self.env["DAGSTER_HOME"])
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [LOYALTY, "run", "--config", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            check=False,
+        )
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """`loyalty run` in the background (for projects run side by side)."""
+        return subprocess.Popen(
+            [LOYALTY, "run", "--config", str(self.config), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+
+    def tables(self) -> dict[str, list[tuple]]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return all_tables(con)
+
+    def exports(self) -> dict[str, bytes]:
+        root = self.folder / "exports"
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def project_over(
+    folder: Path,
+    landing: Path,
+    start: str,
+    env: dict[str, str] | None = None,
+    *,
+    warehouse: str = "",
+    extra: str = "",
+) -> ProjectOver:
+    """A project in `folder` reading `landing` from `start`, every segment file on (a Mailchimp
+    file of everyone who bought). `warehouse` adds settings to `warehouse:` (e.g.
+    `incremental_marts: false`); without `env`, the project gets a Dagster home of its own."""
+    folder.mkdir(parents=True)
+    config = folder / "loyalty.yml"
+    options = f", {warehouse}" if warehouse else ""
+    config.write_text(
+        f"timezone: Europe/Madrid\nstart_date: {start}\nlanding_dir: {landing}\n"
+        f"warehouse: {{path: warehouse.duckdb{options}}}\n"
+        "exports: {tools: [mailchimp], segments: {buyers: {where: 'frequency >= 0'}}}\n"
+        f"{extra}",
+        encoding="utf-8",
+    )
+    if env is None:
+        (folder / "dagster_home").mkdir()
+        env = {**os.environ, "DAGSTER_HOME": str(folder / "dagster_home")}
+    return ProjectOver(folder, config, env)
 
 
 # --- independent computations on the landing files -------------------------------------------

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from loyalty_project import ProjectOver, project_over
 from warehouse_snapshot import all_tables
 
 pytestmark = pytest.mark.starts_first(minutes=5)
@@ -32,45 +31,17 @@ REDELIVERED_DAY = "2025-03-05"
 LATE_ORIGINAL = "T009-20250305-0999"
 
 
-@dataclass(frozen=True)
-class Project:
-    folder: Path
-    config: Path
-    env: dict[str, str]
-
-    @property
-    def warehouse(self) -> Path:
-        return self.folder / "warehouse.duckdb"
-
-    def start(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [LOYALTY, "run", "--config", str(self.config), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=self.env,
-        )
-
-    def exports(self) -> dict[str, bytes]:
-        root = self.folder / "exports"
-        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def make_project(folder: Path, landing: Path, *, incremental: bool) -> Project:
-    folder.mkdir(parents=True)
-    config = folder / "loyalty.yml"
-    config.write_text(
-        f"timezone: Europe/Madrid\nstart_date: {START}\nlanding_dir: {landing}\n"
-        f"warehouse: {{path: warehouse.duckdb, incremental_marts: {str(incremental).lower()}}}\n"
-        "privacy: {demo: true}\n"
-        "exports: {tools: [mailchimp], segments: {buyers: {where: 'frequency >= 0'}}}\n",
-        encoding="utf-8",
+def make_project(folder: Path, landing: Path, *, incremental: bool) -> ProjectOver:
+    return project_over(
+        folder,
+        landing,
+        START,
+        warehouse=f"incremental_marts: {str(incremental).lower()}",
+        extra="privacy: {demo: true}\n",
     )
-    (folder / "dagster_home").mkdir()
-    return Project(folder, config, {**os.environ, "DAGSTER_HOME": str(folder / "dagster_home")})
 
 
-def run_both(projects: tuple[Project, ...], *args: str) -> None:
+def run_both(projects: tuple[ProjectOver, ...], *args: str) -> None:
     """The same run on each project, side by side (each has its own warehouse)."""
     started = [project.start(*args) for project in projects]
     for project, process in zip(projects, started, strict=True):

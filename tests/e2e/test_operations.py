@@ -15,15 +15,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import psutil
 import pytest
+from loyalty_project import ProjectOver, project_over
 from prerequisites import require_chromium
-from warehouse_snapshot import all_tables
 
 from dagster_project.definitions import PIPELINE_JOB
 from dagster_project.lib.processes import processes_in_session
@@ -40,38 +39,8 @@ def loyalty(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-@dataclass(frozen=True)
-class Project:
-    folder: Path
-    config: Path
-    env: dict[str, str]
-
-    @property
-    def dagster_home(self) -> Path:
-        return Path(self.env["DAGSTER_HOME"])
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return loyalty("run", "--config", str(self.config), *args, env=self.env)
-
-    def tables(self) -> dict[str, list[tuple]]:
-        with duckdb.connect(str(self.folder / "warehouse.duckdb"), read_only=True) as con:
-            return all_tables(con)
-
-    def exports(self) -> dict[str, bytes]:
-        root = self.folder / "exports"
-        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def make_project(folder: Path, landing: Path, env: dict[str, str]) -> Project:
-    folder.mkdir(parents=True)
-    config = folder / "loyalty.yml"
-    config.write_text(
-        f"timezone: Europe/Madrid\nstart_date: {START}\nlanding_dir: {landing}\n"
-        "warehouse: {path: warehouse.duckdb}\n"
-        "exports: {tools: [mailchimp], segments: {buyers: {where: 'frequency >= 0'}}}\n",
-        encoding="utf-8",
-    )
-    return Project(folder, config, env)
+def make_project(folder: Path, landing: Path, env: dict[str, str]) -> ProjectOver:
+    return project_over(folder, landing, START, env)
 
 
 @pytest.fixture(scope="module")
