@@ -221,14 +221,22 @@ class ContactForms:
         self._phones: dict[str, str | None] = {}
 
     def emails(self, values: list[str]) -> dict[str, str | None]:
-        new = [v for v in values if v not in self._emails]
-        self._emails.update(contacts.normalize_emails(new))
-        return {v: self._emails[v] for v in values}
+        return _parsed_once(self._emails, contacts.normalize_emails, values)
 
     def phones(self, values: list[str]) -> dict[str, str | None]:
-        new = [v for v in values if v not in self._phones]
-        self._phones.update(contacts.phones_e164(new, self.default_region))
-        return {v: self._phones[v] for v in values}
+        return _parsed_once(
+            self._phones, lambda new: contacts.phones_e164(new, self.default_region), values
+        )
+
+
+def _parsed_once(
+    known: dict[str, str | None],
+    parse: Callable[[list[str]], dict[str, str | None]],
+    values: list[str],
+) -> dict[str, str | None]:
+    """`parse` of each value, calling it only for the values not in `known` (which it extends)."""
+    known.update(parse([v for v in values if v not in known]))
+    return {v: known[v] for v in values}
 
 
 def _keyed_normal_forms(
