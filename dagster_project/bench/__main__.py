@@ -45,6 +45,12 @@ REPO = Path(__file__).resolve().parents[2]
     default=REPO / "BENCHMARKS.md",
     show_default=True,
 )
+@click.option(
+    "--render-only",
+    is_flag=True,
+    help="Run nothing: rewrite BENCHMARKS.md's tables and the growth plot from the results "
+    "(after copying in a result run elsewhere, say).",
+)
 def main(
     customers: int,
     days: int,
@@ -53,10 +59,15 @@ def main(
     workdir: Path | None,
     results_dir: Path,
     markdown: Path,
+    render_only: bool,
 ) -> None:
     """Generate data, run the pipeline (a full refresh, then one daily run), time each stage
     with its peak memory, race our summary, RFM and CLV fit against lifetimes and pandas, and
     record the result."""
+    if render_only:
+        update_markdown(markdown, results_dir)
+        click.echo(f"Wrote {markdown} from {results_dir}", err=True)
+        return
     os.environ.update(TELEMETRY_OFF)
     warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
     with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch:

@@ -16,6 +16,7 @@ from typing import Any
 
 import psutil
 
+from dagster_project.bench.growth import draw_growth, growth_section, growth_series
 from dagster_project.bench.targets import GB, judge
 
 BEGIN = "<!-- results: written by `make bench` from bench/results/*.json; edit around them -->"
@@ -175,11 +176,20 @@ def result_section(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render(results_dir: Path) -> str:
-    """The generated part of BENCHMARKS.md: every result, largest size first, newest first."""
+def render(results_dir: Path, markdown: Path) -> str:
+    """The generated part of BENCHMARKS.md: how time and memory grow with the size (a table, and
+    a plot beside the results, `growth.png`), then every result, largest size first, newest
+    first."""
     results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
     results.sort(key=lambda r: (r["size"]["customers"], r["size"]["days"], r["date"]), reverse=True)
-    return "\n\n".join(result_section(r) for r in results)
+    sections = [result_section(r) for r in results]
+    series = growth_series(results)
+    if series:
+        plot = results_dir.parent / "growth.png"
+        draw_growth(series, plot)
+        link = Path(os.path.relpath(plot, markdown.resolve().parent)).as_posix()
+        sections.insert(0, growth_section(series, link))
+    return "\n\n".join(sections)
 
 
 def update_markdown(markdown: Path, results_dir: Path) -> None:
@@ -188,4 +198,5 @@ def update_markdown(markdown: Path, results_dir: Path) -> None:
         raise ValueError(f"{markdown} lacks the marker lines of its generated part")
     before, rest = text.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
-    markdown.write_text(f"{before}{BEGIN}\n\n{render(results_dir)}\n\n{END}{after}", "utf-8")
+    generated = render(results_dir.resolve(), markdown)
+    markdown.write_text(f"{before}{BEGIN}\n\n{generated}\n\n{END}{after}", "utf-8")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.bench.comparisons import pandas_rfm, quintile_score
+from dagster_project.bench.growth import exponent, growth_series
 from dagster_project.bench.results import BEGIN, END, update_markdown, write_result
 from dagster_project.bench.targets import GB, judge
 
@@ -215,3 +216,62 @@ def test_a_run_under_a_memory_limit_is_a_result_of_its_own_and_says_so(tmp_path:
     assert "Dagster events recorded: 12,345 in the full refresh, 678 in the daily run." in (
         markdown.read_text()
     )
+
+
+def test_a_larger_run_is_not_judged_against_the_million_customer_targets():
+    five_million = verdicts(result(5_000_000, 731))
+    assert five_million["full_refresh"] == "not at size (600.0s at this size)"
+    assert five_million["daily_run"] == "not at size (90.0s at this size)"
+    assert five_million["peak_memory"] == "not at size (13.0GB at this size)"
+    # A fit of more customers under the limit meets the 1M one; the races go by their rows.
+    assert five_million["clv_fit"] == "met"
+    assert five_million["summary_speedup"] == "missed: 15.0×, 1.3× short"
+
+
+def sized(customers: int, rows: int, full_seconds: float, limit: str | None, day: str) -> dict:
+    r = result(customers, 731, date=day)
+    r["size"]["memory_limit"] = limit
+    r["data"] = {"files": 10, "rows": rows, "purchases": rows // 3}
+    r["runs"]["full_refresh"]["seconds"] = full_seconds
+    r["stages"]["full_refresh"]["ingest"] = full_seconds / 2
+    r["targets"] = judge(r)
+    return r
+
+
+def test_growth_compares_the_latest_run_of_each_size_under_one_memory_limit(tmp_path: Path):
+    results = tmp_path / "bench" / "results"
+    runs = [
+        sized(100_000, 1_000_000, 100.0, "5GB", "2026-12-07"),
+        sized(1_000_000, 10_000_000, 999.0, "5GB", "2026-12-01"),  # replaced by the later run
+        sized(1_000_000, 10_000_000, 1000.0, "5GB", "2026-12-07"),
+        sized(5_000_000, 50_000_000, 8000.0, "5GB", "2026-12-08"),
+        # Another limit, another series: not mixed in, though its size is the same.
+        sized(1_000_000, 10_000_000, 700.0, None, "2026-12-07"),
+        sized(2_000, 20_000, 50.0, None, "2026-12-07"),
+    ]
+    series = growth_series(runs)
+    assert [(r["size"]["customers"], r["date"]) for r in series] == [
+        (100_000, "2026-12-07"),
+        (1_000_000, "2026-12-07"),
+        (5_000_000, "2026-12-08"),
+    ]
+    # Ten times the rows, ten times the time: linear (k = 1); then 5× rows for 8× time.
+    assert exponent(100.0, 1000.0, 1_000_000, 10_000_000) == pytest.approx(1.0)
+    assert exponent(1000.0, 8000.0, 10_000_000, 50_000_000) == pytest.approx(1.292, abs=1e-3)
+    for r in runs:
+        write_result(r, results)
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text(f"{BEGIN}\n{END}\n")
+    update_markdown(markdown, results)
+    text = markdown.read_text()
+    assert "### How time and memory grow (731 days, DuckDB limited to 5GB)" in text
+    assert "| 1,000,000 | 10,000,000 | 3,333,333 | 10 | 1000 | 13.0 | 90 | 1.0 | 500 |" in text
+    assert "| 1,000,000 → 5,000,000 | 5.0× | 8.0× (k = 1.29) | 1.0× (k = 0.00) | 1.0× | 8.0× |" in (
+        text
+    )
+    assert "![Time and peak memory by size](bench/growth.png)" in text
+    assert (tmp_path / "bench" / "growth.png").read_bytes().startswith(b"\x89PNG")
+    # The growth comes before the results; without two sizes in a series there is none.
+    assert text.index("How time and memory grow") < text.index("### 5,000,000 customers")
+    assert growth_series([runs[0], runs[-1]]) == []  # different limits
+    assert growth_series(runs[1:3]) == []  # one size, twice
