@@ -19,7 +19,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from dagster_project.bench.targets import GB
 
@@ -119,8 +119,8 @@ def growth_section(series: list[dict[str, Any]], plot: str | None) -> str:
 
 
 def draw_growth(series: list[dict[str, Any]], path: Path) -> None:
-    """Seconds and peak GB against landing rows, on log scales (a straight line is a power
-    law; its slope is k)."""
+    """Seconds and peak GB against landing rows, the seconds on log scales (a straight line is
+    a power law; its slope is k)."""
     rows = [r["data"]["rows"] for r in series]
     figure = Figure(figsize=(9, 3.6), layout="constrained")
     seconds_axes, memory_axes = figure.subplots(1, 2)
@@ -138,15 +138,22 @@ def draw_growth(series: list[dict[str, Any]], path: Path) -> None:
         memory_axes.plot(
             rows, [r["runs"][run]["peak_bytes"] / GB for r in series], "-o", label=label
         )
-    millions = FuncFormatter(lambda x, _: f"{x / 1e6:g}M")
-    for axes, title in ((seconds_axes, "seconds"), (memory_axes, "peak GB")):
+    # Each size's own tick (its customers and landing rows) rather than powers of ten.
+    labels = [f"{r['size']['customers']:,}\n{r['data']['rows'] / 1e6:.1f}M rows" for r in series]
+    plain = FuncFormatter(lambda y, _: f"{y:g}")
+    for axes, title in ((seconds_axes, "seconds (log scale)"), (memory_axes, "peak GB")):
         axes.set_xscale("log")
-        axes.set_yscale("log")
-        axes.xaxis.set_major_formatter(millions)
-        axes.set_xlabel("landing rows")
+        axes.set_xticks(rows, labels)
+        axes.xaxis.set_minor_formatter(NullFormatter())
+        axes.set_xlabel("customers, landing rows")
         axes.set_title(title)
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize="small")
+    seconds_axes.set_yscale("log")
+    seconds_axes.yaxis.set_major_formatter(plain)
+    seconds_axes.yaxis.set_minor_formatter(plain)
+    seconds_axes.tick_params(axis="y", which="minor", labelsize="x-small")
+    memory_axes.set_ylim(bottom=0)
     FigureCanvasAgg(figure)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100, metadata={"Software": None})
