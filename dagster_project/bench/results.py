@@ -119,6 +119,13 @@ def result_section(result: dict[str, Any]) -> str:
             f"dbt builds: {'; '.join(dbt_parts)} (starting dbt, reading the manifest, "
             "opening the warehouse).",
         ]
+    disk = result.get("disk_bytes")
+    if disk:
+        held = ", ".join(f"{name} {_gb(size)}" for name, size in disk.items())
+        lines += [
+            "",
+            f"On disk after the daily run (GB): {held}; {_gb(sum(disk.values()))} in all.",
+        ]
     events = [
         f"{runs[run]['events']:,} in the {label}"
         for run, label in (("full_refresh", "full refresh"), ("daily", "daily run"))

@@ -182,9 +182,20 @@ def run_benchmark(
         result["stages"] = {"full_refresh": full_stages, "daily": daily_stages, "clv": clv}
         result["peak_bytes"] = {"full_refresh": full_peaks, "daily": daily_peaks}
         result["tables"] = daily.tables
+        result["disk_bytes"] = sizes_on_disk(settings.warehouse_path.parent)
         say("comparisons")
         result["comparisons"] = compare(settings, end)
     return result
+
+
+def sizes_on_disk(folder: Path) -> dict[str, int]:
+    """Bytes of each entry of the project's data folder after the runs (the landing files, the
+    warehouse, the BI copy, exports, reports): what the machine's disk must hold at this size."""
+    sizes = {}
+    for entry in sorted(folder.iterdir()):
+        files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+        sizes[entry.name] = sum(p.stat().st_size for p in files)
+    return sizes
 
 
 def compare(settings: Settings, as_of: date) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from dagster_project.bench.comparisons import pandas_rfm, quintile_score
 from dagster_project.bench.growth import exponent, growth_series
 from dagster_project.bench.results import BEGIN, END, update_markdown, write_result
+from dagster_project.bench.run import sizes_on_disk
 from dagster_project.bench.targets import GB, judge
 
 
@@ -275,3 +276,26 @@ def test_growth_compares_the_latest_run_of_each_size_under_one_memory_limit(tmp_
     assert text.index("How time and memory grow") < text.index("### 5,000,000 customers")
     assert growth_series([runs[0], runs[-1]]) == []  # different limits
     assert growth_series(runs[1:3]) == []  # one size, twice
+
+
+def test_a_result_says_what_the_disk_holds_at_its_size(tmp_path: Path):
+    data = tmp_path / "data"
+    (data / "landing" / "pos" / "2025-01-01").mkdir(parents=True)
+    (data / "landing" / "pos" / "2025-01-01" / "tickets.csv").write_bytes(b"x" * 3000)
+    (data / "landing" / "members.csv").write_bytes(b"x" * 1000)
+    (data / "warehouse.duckdb").write_bytes(b"x" * 500)
+    (data / "exports").mkdir()
+    disk = sizes_on_disk(data)
+    assert disk == {"exports": 0, "landing": 4000, "warehouse.duckdb": 500}
+    r = result(2_000, 120)
+    r["disk_bytes"] = {"landing": 3 * GB, "warehouse.duckdb": GB // 2}
+    r["targets"] = judge(r)
+    results = tmp_path / "results"
+    write_result(r, results)
+    markdown = tmp_path / "BENCHMARKS.md"
+    markdown.write_text(f"{BEGIN}\n{END}\n")
+    update_markdown(markdown, results)
+    assert (
+        "On disk after the daily run (GB): landing 3.00, warehouse.duckdb 0.50; 3.50 in all."
+        in markdown.read_text()
+    )
