@@ -7,6 +7,8 @@ scheduled run, and a range of days is a single run (single-run backfill policy).
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,14 @@ from dagster_project.lib.sources.generic import date_span, matching_files
 from dagster_project.lib.sources.specs import FILE_SOURCES, SHOPIFY_ORDERS
 from dagster_project.lib.warehouse import connect
 
+# Before a run starts, Dagster records a "planned" event for every asset it will materialise, one
+# per asset and day for a range of days: two years of history is about 8,000 events, each written
+# on its own (about 12 ms on the local SQLite event log, 20 ms on PostgreSQL, measured here), so
+# about 100 s before the first step. With this switch set, Dagster records one event per asset
+# for the whole range instead. Its one cost, as Dagster's own comment on it says: the days of a
+# range run that fails are not marked failed in the UI (the run is, and `loyalty run` says why).
+# Only range runs (loading history) set it; a night's run keeps one event for its day.
+ONE_PLANNED_EVENT_PER_RANGE = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
@@ -260,6 +270,21 @@ def ready_engine(settings: Settings) -> Engine:
     return engine
 
 
+@contextlib.contextmanager
+def _planned_events(*, per_range: bool) -> Iterator[None]:
+    """One planned event per asset for a range run (ONE_PLANNED_EVENT_PER_RANGE), one per asset
+    and day otherwise; whatever the environment said is restored after the run."""
+    before = os.environ.get(ONE_PLANNED_EVENT_PER_RANGE)
+    os.environ[ONE_PLANNED_EVENT_PER_RANGE] = "true" if per_range else "false"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ONE_PLANNED_EVENT_PER_RANGE)
+        else:
+            os.environ[ONE_PLANNED_EVENT_PER_RANGE] = before
+
+
 def _execute(settings: Settings, runs: list[PlannedRun], *, show_progress: bool) -> list[str]:
     """Run the day's job (or a part of it) for each planned run, one after the other, through
     the Dagster instance; stop at the first failure."""
@@ -281,13 +306,14 @@ def _execute(settings: Settings, runs: list[PlannedRun], *, show_progress: bool)
         try:
             for planned in runs:
                 keys = planned.selection.resolve(graph) if planned.selection else None
-                result = job.execute_in_process(
-                    instance=instance,
-                    tags=planned.tags,
-                    asset_selection=sorted(keys) if keys else None,
-                    run_config=run_config,
-                    raise_on_error=False,
-                )
+                with _planned_events(per_range=RANGE_START_TAG in planned.tags):
+                    result = job.execute_in_process(
+                        instance=instance,
+                        tags=planned.tags,
+                        asset_selection=sorted(keys) if keys else None,
+                        run_config=run_config,
+                        raise_on_error=False,
+                    )
                 run_ids.append(result.run_id)
                 if not result.success:
                     log.flush()

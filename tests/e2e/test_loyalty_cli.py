@@ -32,6 +32,7 @@ from warehouse_snapshot import all_tables, is_as_of_output
 from dagster_project.definitions import PIPELINE_JOB
 from dagster_project.lib.report.page import SECTION_TITLES, SECTIONS
 from dagster_project.lib.tables import PYTHON_TABLES
+from dagster_project.pipeline import PARTITION_TAG, RANGE_START_TAG
 
 # The module runs for many minutes: it starts first (tests/conftest.py).
 pytestmark = pytest.mark.starts_first(minutes=12)
@@ -231,6 +232,36 @@ def test_the_customer_report_renders_in_a_real_browser(clean: Project):
     assert {c["id"] for c in charts} >= REPORT_CHARTS
     for chart in charts:
         assert chart["width"] > 100 and chart["height"] > 50 and chart["drawn"], chart
+
+
+def planned_events(run: dg.DagsterRun) -> list:
+    with dg.DagsterInstance.get() as instance:
+        records = instance.all_logs(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        )
+    return [record.dagster_event.event_specific_data for record in records]
+
+
+def test_a_range_is_planned_once_per_asset_and_a_night_per_day(clean: Project):
+    """Loading history plans each asset once for the whole range (one event per asset and day
+    was about 8,000 events, 100 s, for two years); a night's run still plans its one day, so a
+    failed night marks its day failed in the UI."""
+    assert clean.run.returncode == 0, clean.run.stderr[-3000:]
+    with dg.DagsterInstance.get() as instance:
+        (history,) = instance.get_runs(dg.RunsFilter(tags={RANGE_START_TAG: START}), limit=1)
+        (night,) = instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: END}), limit=1)
+    loaded_days = (date.fromisoformat(END) - date.fromisoformat(START)).days
+    planned = planned_events(history)
+    assets = {event.asset_key for event in planned}
+    assert len(assets) >= 5 and len(planned) == len(assets)
+    for event in planned:
+        assert event.partition is None
+        days = event.partitions_subset.get_partition_keys()
+        assert (days[0], len(days)) == (START, loaded_days)
+    nightly = planned_events(night)
+    assert len(nightly) == len({event.asset_key for event in nightly}) > len(assets)
+    assert {event.partition for event in nightly} == {END}
+    assert all(event.partitions_subset is None for event in nightly)
 
 
 def test_net_revenue_reconciles_to_the_landing_files_to_the_cent(clean: Project):
