@@ -263,8 +263,12 @@ def _run(
     allow_empty: bool = False,
     history: tuple[date, ...] = (),
 ) -> None:
-    from dagster_project.defs.engines import engine_for
-    from dagster_project.pipeline import RunError, delivered_span, run_pipeline
+    from dagster_project.deliveries import (
+        RunError,
+        check_range,
+        delivered_span,
+        refuse_empty_range,
+    )
 
     if start is None or end is None:
         try:
@@ -286,10 +290,17 @@ def _run(
             "demo key; set a secret of your own before loading real customers",
             err=True,
         )
-    where = engine_for(settings).describe()
-    click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
     began = time.monotonic()
     try:
+        # A night when nothing arrived is answered before Dagster is imported (4 s of CPU).
+        check_range(settings, start, end)
+        if not allow_empty:
+            refuse_empty_range(settings, start, end)
+        from dagster_project.defs.engines import engine_for
+        from dagster_project.pipeline import run_pipeline
+
+        where = engine_for(settings).describe()
+        click.echo(f"Running {start} .. {end} on {settings.warehouse_path}{where}", err=True)
         outcome = run_pipeline(settings, start, end, allow_empty=allow_empty, history=history)
     except RunError as error:
         for line in error.notes:
@@ -317,7 +328,8 @@ def _run(
 )
 def history(config: str | None, start: date, end: date, every: str) -> None:
     """Compute the analytics as of past days (segment history, transitions) from loaded data."""
-    from dagster_project.pipeline import RunError, history_days, run_history
+    from dagster_project.deliveries import RunError
+    from dagster_project.pipeline import history_days, run_history
 
     settings = _settings(config)
     days = history_days(start, end, every)

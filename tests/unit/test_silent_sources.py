@@ -1,16 +1,18 @@
 """A source that delivers nothing in a run says so, naming where it looked
-(pipeline.silent_sources; `loyalty run` prints each line and stops when no source delivered)."""
+(deliveries.silent_sources; `loyalty run` prints each line and stops when no source delivered)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from dagster_project.config import settings_from_dict
+from dagster_project.deliveries import files_delivered, silent_sources
 from dagster_project.lib.warehouse import connect, ensure_warehouse_tables
-from dagster_project.pipeline import files_delivered, silent_sources
 
 GENERIC = {
     "path": "sales/*.csv",
@@ -86,3 +88,14 @@ def test_silent_sources_before_the_first_run_name_every_source(tmp_path: Path):
     assert not settings.warehouse_path.exists()
     assert not delivered_any
     assert lines[-1].startswith("sources.transactions delivered no row for 2025-01-01")
+
+
+def test_the_command_can_refuse_an_empty_night_without_importing_dagster():
+    """`loyalty run` checks what was delivered before it imports Dagster (about 4 s of CPU), so
+    a night when nothing arrived is answered at once: neither module may pull Dagster in."""
+    probe = (
+        "import sys, dagster_project.cli, dagster_project.deliveries; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_dbt')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from dagster_project.config import settings_from_dict
+from dagster_project.deliveries import RunError
 from dagster_project.lib.spark import session
-from dagster_project.pipeline import RunError, run_pipeline
+from dagster_project.pipeline import run_pipeline
 
 
 def test_without_java_spark_is_unavailable_and_says_how_to_install_it(monkeypatch):
