@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -70,8 +71,9 @@ def main(
         return
     os.environ.update(TELEMETRY_OFF)
     warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)")
-    with tempfile.TemporaryDirectory(prefix="loyalty-bench-") as scratch:
-        folder = workdir or Path(scratch) / "run"
+    scratch = None if workdir else Path(tempfile.mkdtemp(prefix="loyalty-bench-"))
+    folder = workdir or scratch / "run"
+    try:
         result = run_benchmark(
             folder,
             customers,
@@ -80,6 +82,13 @@ def main(
             memory_limit=memory_limit,
             say=lambda m: click.echo(m, err=True),
         )
+    except Exception:
+        # A run that fails hours in keeps its folder: dbt's log and the Dagster event log in it
+        # say what failed and how long each step took.
+        click.echo(f"The benchmark failed; its folder is kept for its logs: {folder}", err=True)
+        raise
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     result = finish(result)
     path = write_result(result, results_dir)
     update_markdown(markdown, results_dir)

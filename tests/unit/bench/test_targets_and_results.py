@@ -299,3 +299,26 @@ def test_a_result_says_what_the_disk_holds_at_its_size(tmp_path: Path):
         "On disk after the daily run (GB): landing 3.00, warehouse.duckdb 0.50; 3.50 in all."
         in markdown.read_text()
     )
+
+
+def test_a_failed_benchmark_keeps_its_folder_for_the_logs(tmp_path: Path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dagster_project.bench import __main__ as bench
+
+    folders = []
+
+    def failing(folder: Path, *args, **kwargs):
+        folder.mkdir(parents=True)
+        (folder / "dbt.log").write_text("Out of disk\n")
+        folders.append(folder)
+        raise RuntimeError("dbt build failed")
+
+    monkeypatch.setattr(bench, "run_benchmark", failing)
+    monkeypatch.setattr(bench.tempfile, "tempdir", str(tmp_path))
+    outcome = CliRunner().invoke(bench.main, ["--days", "120", "--results", str(tmp_path / "r")])
+    assert isinstance(outcome.exception, RuntimeError)
+    (folder,) = folders
+    assert (folder / "dbt.log").read_text() == "Out of disk\n"
+    assert f"its folder is kept for its logs: {folder}" in outcome.output
+    assert not (tmp_path / "r").exists()  # no result for a run that did not finish
