@@ -119,6 +119,16 @@ def result_section(result: dict[str, Any]) -> str:
             f"dbt builds: {'; '.join(dbt_parts)} (starting dbt, reading the manifest, "
             "opening the warehouse).",
         ]
+    for run, label in (("full_refresh", "full refresh"), ("daily", "daily run")):
+        nodes = runs[run].get("dbt_nodes")
+        if nodes and nodes["slowest"]:
+            slowest = ", ".join(f"{n['node']} {n['seconds']:.1f}" for n in nodes["slowest"])
+            lines += [
+                "",
+                f"dbt's nodes in the {label}, as dbt timed them: models {nodes['models']:.1f} s, "
+                f"tests {nodes['tests']:.1f} s (dbt runs two at a time, so these may add up to "
+                f"more than the builds took); the slowest (s): {slowest}.",
+            ]
     disk = result.get("disk_bytes")
     if disk:
         held = ", ".join(f"{name} {_gb(size)}" for name, size in disk.items())

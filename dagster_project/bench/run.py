@@ -26,6 +26,7 @@ from dagster_project.bench.memory import MemorySampler
 from dagster_project.bench.profile import sampling_profile, summarise
 from dagster_project.bench.timeline import (
     clv_parts,
+    dbt_nodes,
     dbt_startup,
     materialization_metadata,
     run_steps,
@@ -104,6 +105,7 @@ def _run_summary(
         "seconds": round(end - start, 3),
         "peak_bytes": memory.peak(start, end),
         "dbt_builds": dbt_startup(steps),
+        "dbt_nodes": dbt_nodes(instance, run_ids),
         # Dagster writes each event as it happens (one per partition of a day-partitioned
         # asset materialised or planned): a cost that grows with the days, not the customers.
         "events": sum(len(instance.all_logs(run_id)) for run_id in run_ids),

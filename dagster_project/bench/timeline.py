@@ -84,6 +84,46 @@ def dbt_startup(steps: list[Step]) -> dict[str, float]:
     }
 
 
+# dagster-dbt puts dbt's own timing of each node (a model built, a test run) on the event it
+# reports it with.
+NODE_SECONDS = "Execution Duration"
+SLOWEST_NODES = 8
+
+
+def dbt_nodes(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, Any]:
+    """Where the dbt builds of `run_ids` spent their time, node by node, as dbt timed them: the
+    seconds of all models and of all tests, and the slowest nodes (`analytics/customer_rfm`, a
+    test as `model:test_name`). What a build spends beyond its nodes is starting dbt and
+    reading the manifest (`dbt_startup`)."""
+    seconds: dict[str, float] = {}
+    totals = {"models": 0.0, "tests": 0.0}
+    for run_id in run_ids:
+        for entry in instance.all_logs(run_id):
+            event = entry.dagster_event
+            if event is None or not (event.step_key or "").startswith("dbt_"):
+                continue
+            if event.event_type_value == "ASSET_MATERIALIZATION":
+                materialization = event.event_specific_data.materialization
+                name, kind = "/".join(materialization.asset_key.path), "models"
+                metadata = materialization.metadata
+            elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                evaluation = event.event_specific_data
+                name = f"{'/'.join(evaluation.asset_key.path)}:{evaluation.check_name}"
+                kind, metadata = "tests", evaluation.metadata
+            else:
+                continue
+            if NODE_SECONDS not in metadata:
+                continue
+            value = float(metadata[NODE_SECONDS].value)
+            seconds[name] = seconds.get(name, 0.0) + value
+            totals[kind] += value
+    slowest = sorted(seconds.items(), key=lambda item: item[1], reverse=True)[:SLOWEST_NODES]
+    return {
+        **{kind: round(value, 3) for kind, value in totals.items()},
+        "slowest": [{"node": name, "seconds": round(value, 3)} for name, value in slowest],
+    }
+
+
 def run_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
     """A run's first and last event: its whole time, Dagster's own work between steps included."""
     stamps = [entry.timestamp for entry in instance.all_logs(run_id)]

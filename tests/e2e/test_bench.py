@@ -56,6 +56,10 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     builds = runs["daily"]["dbt_builds"]
     assert builds["builds"] == 3, builds
     assert 0 < builds["to_first_result"] < builds["seconds"] <= daily["dbt"] + 1e-3, builds
+    # dbt's own timing of the nodes, models and tests (two threads: they may overlap in time).
+    nodes = runs["daily"]["dbt_nodes"]
+    assert nodes["models"] > 0 and nodes["tests"] > 0, nodes
+    assert nodes["slowest"][0]["seconds"] >= nodes["slowest"][-1]["seconds"] > 0, nodes
 
     # py-spy sampled the runs: the pipeline's entry point is among the busiest of our functions.
     profile = result["profile"]["full_refresh"]
@@ -78,3 +82,4 @@ def test_a_small_benchmark_times_every_stage_and_matches_lifetimes_and_pandas(tm
     assert "| **total** |" in text and "| target | verdict |" in text
     assert "(py-spy, self time)" in text
     assert "dbt builds: the full refresh's" in text
+    assert "dbt's nodes in the daily run, as dbt timed them" in text

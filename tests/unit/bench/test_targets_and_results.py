@@ -176,6 +176,11 @@ def test_pandas_rfm_ties_equal_money_however_the_cents_add_up():
 def test_the_dbt_builds_time_to_their_first_result_is_shown_when_measured(tmp_path: Path):
     r = result(2_000, 120)
     r["runs"]["daily"]["dbt_builds"] = {"builds": 3, "seconds": 24.0, "to_first_result": 12.5}
+    r["runs"]["daily"]["dbt_nodes"] = {
+        "models": 8.5,
+        "tests": 2.0,
+        "slowest": [{"node": "analytics/customer_rfm", "seconds": 4.25}],
+    }
     r["targets"] = judge(r)
     results = tmp_path / "results"
     results.mkdir()
@@ -183,10 +188,13 @@ def test_the_dbt_builds_time_to_their_first_result_is_shown_when_measured(tmp_pa
     markdown = tmp_path / "BENCHMARKS.md"
     markdown.write_text(f"{BEGIN}\n{END}\n")
     update_markdown(markdown, results)
+    text = markdown.read_text()
     assert (
         "dbt builds: the daily run's 3 builds took 24.0 s, 12.5 s of it before their first result"
-        in markdown.read_text()
+        in text
     )
+    assert "dbt's nodes in the daily run, as dbt timed them: models 8.5 s, tests 2.0 s" in text
+    assert "the slowest (s): analytics/customer_rfm 4.2." in text
 
 
 def test_a_run_under_a_memory_limit_is_a_result_of_its_own_and_says_so(tmp_path: Path):
