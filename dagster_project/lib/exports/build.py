@@ -25,6 +25,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from dagster_project.lib.exports import SMS_PROFILES, profile_for
 from dagster_project.lib.exports.control import assign_control
@@ -102,10 +103,17 @@ def _rule_condition(rule: Any) -> tuple[str, dict[str, Any]]:
 
 
 def segment_members(
-    con: duckdb.DuckDBPyConnection, name: str, rule: Any, as_of: date, *, key: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    rule: Any,
+    as_of: date,
+    *,
+    key: str | None = None,
+    base: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Every customer the rule selects on `as_of`, contactable or not (`customer_key`, tier).
-    An error names `key` (default: the export segment `name`'s).
+    An error names `key` (default: the export segment `name`'s). `base` is the day's
+    `segment_base`, when the caller selects several segments from it.
 
     The rule is evaluated on the day's segment base alone (lib/segment_rules.py): a condition
     has no table of the warehouse and no file within its reach.
@@ -116,7 +124,9 @@ def segment_members(
     except RuleError as error:
         raise SegmentError(f"{key}.where: {error}") from None
     try:
-        return select_members(segment_base(con, as_of), condition, parameters).to_pandas()
+        if base is None:
+            base = segment_base(con, as_of)
+        return select_members(base, condition, parameters).to_pandas()
     except duckdb.Error as error:
         problem = str(error).strip().splitlines()[0]
         raise SegmentError(f"{key}: the rule does not apply: {problem}") from None
@@ -167,14 +177,18 @@ def suppressed_people(
     treated: set[str],
     today: pd.DataFrame,
     channel: str = "email",
+    people_before: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Who must no longer get the segment's mail or messages (see the module's docstring), and
     why. Columns: customer_key, email (phone for SMS), reason (OPTOUT_REASONS or
-    LEAVER_REASONS). `today` is `contactability` of the day for the same channel."""
+    LEAVER_REASONS). `today` is `contactability` of the day for the same channel,
+    `people_before` that of `previous_day` when the caller has read it already."""
     address = CHANNELS[channel].people_column
     if previous_day is None:
         return pd.DataFrame(columns=["customer_key", address, "reason"])
-    before = contactability(con, previous_day, channel)
+    before = (
+        people_before if people_before is not None else contactability(con, previous_day, channel)
+    )
     sent_before = con.execute(
         "select customer_key from analytics.campaign_members "
         "where campaign = $campaign and as_of_date = $day and not is_control",
@@ -250,11 +264,14 @@ def export_day(
     # Who may be reached on the day, read once per channel the segments use.
     channels = {rule.channel for rule in exports.segments.values()}
     people = {channel: contactability(con, as_of, channel) for channel in sorted(channels)}
+    # Earlier days' people, read once per day and channel the segments were last exported on.
+    people_before: dict[tuple[date, str], pd.DataFrame] = {}
+    base = segment_base(con, as_of)
     for name, rule in exports.segments.items():
         channel = rule.channel
         today = people[channel]
         contactable = today.loc[today["is_contactable"].astype(bool), "customer_key"]
-        members = segment_members(con, name, rule, as_of)
+        members = segment_members(con, name, rule, as_of, base=base)
         members = members[is_in(members["customer_key"], contactable)].reset_index(drop=True)
         previous = con.execute(
             "select customer_key, bool_or(is_control) as is_control "
@@ -273,7 +290,14 @@ def export_day(
         audience = _audience(con, treated, as_of).assign(segment=name)
         audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
         previous_day = _previous_export_day(con, name, as_of)
-        stopped = suppressed_people(con, name, previous_day, set(treated), today, channel)
+        before = None
+        if previous_day is not None:
+            if (previous_day, channel) not in people_before:
+                people_before[(previous_day, channel)] = contactability(con, previous_day, channel)
+            before = people_before[(previous_day, channel)]
+        stopped = suppressed_people(
+            con, name, previous_day, set(treated), today, channel, people_before=before
+        )
         optouts = int(is_in(stopped["reason"], OPTOUT_REASONS).sum())
         summary.segments[name] = {
             "members": len(members),

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 LATEST = "latest"
@@ -52,24 +53,63 @@ def neutralise_frame(frame: pd.DataFrame, phone_columns: Iterable[str] = ()) -> 
     frame = frame.copy()
     phones = set(phone_columns)
     for column in frame.columns:
-        if pd.api.types.is_object_dtype(frame[column]) or pd.api.types.is_string_dtype(
-            frame[column]
-        ):
+        series = frame[column]
+        if pd.api.types.is_string_dtype(series) and not pd.api.types.is_object_dtype(series):
+            # A text column (pandas' str dtype): the same rule, column at a time.
+            formula = series.str.startswith(FORMULA_STARTS).fillna(False).astype(bool)
             if column in phones:
-                frame[column] = frame[column].map(_neutralise_phone)
-            else:
-                frame[column] = frame[column].map(neutralise)
+                formula &= ~series.str.fullmatch(E164.pattern).fillna(False).astype(bool)
+            frame[column] = series.where(~formula, "'" + series)
+        elif pd.api.types.is_object_dtype(series):
+            # Values of any kind: one at a time.
+            frame[column] = series.map(_neutralise_phone if column in phones else neutralise)
     return frame
 
 
-def _encoded_rows(frame: pd.DataFrame, delimiter: str) -> Iterable[bytes]:
+def _cells(series: pd.Series) -> list[Any]:
+    """A column's values as the CSV writer gets them: "" for a missing value, else the value."""
+    values = series.tolist()
+    for index in np.flatnonzero(series.isna().to_numpy()):
+        values[index] = ""
+    return values
+
+
+def _may_span_lines(frame: pd.DataFrame) -> bool:
+    """Whether a value holds a line break (the CSV writer quotes it, so a row spans lines)."""
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_object_dtype(series):
+            # The writer writes str(value) of any other kind of value.
+            texts = [str(value) for value in series.dropna().tolist()]
+            breaks = any("\n" in text or "\r" in text for text in texts)
+        elif pd.api.types.is_string_dtype(series):
+            breaks = bool(series.str.contains("[\r\n]", regex=True).fillna(False).any())
+        else:
+            breaks = False
+        if breaks:
+            return True
+    return False
+
+
+def _encoded_rows(frame: pd.DataFrame, delimiter: str) -> list[bytes]:
+    """Each row of `frame` as one line of UTF-8 CSV (Python's csv writer, minimal quoting).
+
+    The rows are written together and cut at the line ends; a frame with a line break in a
+    value (a quoted field spanning lines) is written row by row instead."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    for row in frame.itertuples(index=False, name=None):
-        writer.writerow(["" if pd.isna(v) else v for v in row])
-        yield buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
+    rows = zip(*(_cells(frame[column]) for column in frame.columns), strict=True)
+    if _may_span_lines(frame):
+        encoded = []
+        for row in rows:
+            writer.writerow(row)
+            encoded.append(buffer.getvalue().encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+        return encoded
+    writer.writerows(rows)
+    lines = buffer.getvalue().encode("utf-8").split(b"\n")[:-1]
+    return [line + b"\n" for line in lines]
 
 
 def split_csv(

@@ -7,6 +7,7 @@ import json
 import stat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,3 +111,103 @@ def test_an_interrupted_export_leaves_the_previous_latest_intact(tmp_path: Path,
     assert latest_as_of(parent) == "2025-03-30"
     assert (parent / "latest" / "a.csv").read_bytes() == b"x\n"
     assert not (parent / "2025-03-31").exists()
+
+
+# --- the column-at-a-time writer against the row-at-a-time one it replaced ----------------------
+
+
+def _reference_csv(frame: pd.DataFrame, delimiter: str, phone_columns=()) -> bytes:
+    """What the writer did before: every value neutralised one at a time, then every row written
+    by Python's csv writer on its own, a missing value as an empty field."""
+    header = io.StringIO()
+    csv.writer(header, delimiter=delimiter, lineterminator="\n").writerow(list(frame.columns))
+    out = [header.getvalue().encode("utf-8")]
+    for row in frame.itertuples(index=False, name=None):
+        buffer = io.StringIO()
+        cells = []
+        for column, value in zip(frame.columns, row, strict=True):
+            if column in phone_columns:
+                value = files._neutralise_phone(value)
+            else:
+                value = files.neutralise(value)
+            cells.append("" if pd.isna(value) else value)
+        csv.writer(buffer, delimiter=delimiter, lineterminator="\n").writerow(cells)
+        out.append(buffer.getvalue().encode("utf-8"))
+    return b"".join(out)
+
+
+def _records(data: bytes, delimiter: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter))
+
+
+def _awkward_frame(rows: int, seed: int, with_line_breaks: bool) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    texts = [
+        "Ana",
+        "=1+2",
+        "+34612345678",
+        "+34 600",
+        "-5",
+        "@x",
+        "\tx",
+        'say "hi"',
+        "a,b",
+        "a;b",
+        "Ñandú €",
+        "",
+        " lead",
+        "tail ",
+        "'quoted'",
+    ]
+    if with_line_breaks:
+        texts += ["two\nlines", "cr\rhere", "crlf\r\nend"]
+    pick = rng.integers(0, len(texts) + 1, size=(rows, 3))
+    column = lambda k: [texts[i] if i < len(texts) else None for i in pick[:, k]]  # noqa: E731
+    frame = pd.DataFrame(
+        {
+            "name": pd.Series(column(0), dtype="str"),
+            "phone": pd.Series(column(1), dtype="str"),
+            "note": pd.Series(column(2), dtype=object),
+            "amount": np.where(rng.random(rows) < 0.2, np.nan, rng.random(rows) * 1000),
+            "count": rng.integers(-5, 50, size=rows),
+            "year": pd.array(
+                [None if r < 0.3 else int(1950 + r * 50) for r in rng.random(rows)], dtype="Int32"
+            ),
+            "flag": rng.random(rows) < 0.5,
+            "when": pd.to_datetime(
+                [
+                    None if r < 0.2 else f"2025-0{1 + int(r * 8)}-1{int(r * 9)} 0{int(r * 9)}:30"
+                    for r in rng.random(rows)
+                ]
+            ),
+        }
+    )
+    return frame
+
+
+@pytest.mark.parametrize("with_line_breaks", [False, True])
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_the_csv_equals_the_row_at_a_time_writer_byte_for_byte(with_line_breaks, delimiter):
+    frame = _awkward_frame(400, seed=7, with_line_breaks=with_line_breaks)
+    expected = _reference_csv(frame, delimiter, phone_columns=("phone",))
+    neutral = neutralise_frame(frame, phone_columns=["phone"])
+    (whole,) = split_csv(neutral, delimiter=delimiter)
+    assert whole == expected
+    # Split by rows and by bytes: the parts are the same rows, each part under its limits.
+    header = expected.split(b"\n", 1)[0] + b"\n"
+    for limits in ({"max_rows": 37}, {"max_bytes": 900}, {"max_rows": 50, "max_bytes": 2000}):
+        parts = split_csv(neutral, delimiter=delimiter, **limits)
+        assert len(parts) > 1
+        assert all(part.startswith(header) for part in parts)
+        assert header + b"".join(part[len(header) :] for part in parts) == expected
+        # Each part holds whole records (a quoted value with a line break is never cut).
+        records = [_records(part, delimiter) for part in parts]
+        assert all(r[0] == _records(header, delimiter)[0] for r in records)
+        assert [row for r in records for row in r[1:]] == _records(expected, delimiter)[1:]
+        if "max_bytes" in limits:
+            assert all(len(part) <= limits["max_bytes"] for part in parts)
+
+
+def test_a_frame_without_rows_is_its_header():
+    frame = _awkward_frame(0, seed=1, with_line_breaks=False)
+    assert split_csv(neutralise_frame(frame)) == [_reference_csv(frame, ",")]
