@@ -129,6 +129,14 @@ def result_section(result: dict[str, Any]) -> str:
                 f"tests {nodes['tests']:.1f} s (dbt runs two at a time, so these may add up to "
                 f"more than the builds took); the slowest (s): {slowest}.",
             ]
+    builds = result.get("marts_builds")
+    if builds:
+        last = builds[-1]["whole_because"]
+        lines += [
+            "",
+            "The daily run's marts build: "
+            + (f"**whole** ({last}), not a night's incremental build." if last else "incremental."),
+        ]
     disk = result.get("disk_bytes")
     if disk:
         held = ", ".join(f"{name} {_gb(size)}" for name, size in disk.items())

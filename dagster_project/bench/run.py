@@ -185,6 +185,7 @@ def run_benchmark(
         result["peak_bytes"] = {"full_refresh": full_peaks, "daily": daily_peaks}
         result["tables"] = daily.tables
         result["disk_bytes"] = sizes_on_disk(settings.warehouse_path.parent)
+        result["marts_builds"] = marts_builds(settings)
         say("comparisons")
         result["comparisons"] = compare(settings, end)
     return result
@@ -198,6 +199,19 @@ def sizes_on_disk(folder: Path) -> dict[str, int]:
         files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
         sizes[entry.name] = sum(p.stat().st_size for p in files)
     return sizes
+
+
+def marts_builds(settings: Settings) -> list[dict[str, Any]]:
+    """How each marts build of the runs went, oldest first: whole (and why) or incremental. A
+    daily run whose build was whole times a full rebuild of the marts, not a night's."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        rows = con.execute(
+            "select whole_because from ops.marts_builds order by started_at"
+        ).fetchall()
+    finally:
+        con.close()
+    return [{"whole_because": because} for (because,) in rows]
 
 
 def compare(settings: Settings, as_of: date) -> dict[str, Any]:

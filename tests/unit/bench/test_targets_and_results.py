@@ -197,6 +197,23 @@ def test_the_dbt_builds_time_to_their_first_result_is_shown_when_measured(tmp_pa
     assert "the slowest (s): analytics/customer_rfm 4.2." in text
 
 
+def test_a_daily_run_whose_marts_build_was_whole_says_so(tmp_path: Path):
+    results = tmp_path / "results"
+    results.mkdir()
+    markdown = tmp_path / "BENCHMARKS.md"
+    for because, expected in (
+        (None, "The daily run's marts build: incremental."),
+        ("first build", "The daily run's marts build: **whole** (first build)"),
+    ):
+        r = result(2_000, 120)
+        r["marts_builds"] = [{"whole_because": "first build"}, {"whole_because": because}]
+        r["targets"] = judge(r)
+        (results / "r.json").write_text(json.dumps(r))
+        markdown.write_text(f"{BEGIN}\n{END}\n")
+        update_markdown(markdown, results)
+        assert expected in markdown.read_text()
+
+
 def test_a_run_under_a_memory_limit_is_a_result_of_its_own_and_says_so(tmp_path: Path):
     results = tmp_path / "results"
     unlimited = result(1_000_000, 731)
