@@ -261,15 +261,19 @@ def export_day(
 ) -> ExportSummary:
     """Write every configured tool's files for every segment as of `as_of` (see the docstring)."""
     summary = ExportSummary(as_of)
-    # Who may be reached on the day, read once per channel the segments use.
-    channels = {rule.channel for rule in exports.segments.values()}
-    people = {channel: contactability(con, as_of, channel) for channel in sorted(channels)}
-    # Earlier days' people, read once per day and channel the segments were last exported on.
-    people_before: dict[tuple[date, str], pd.DataFrame] = {}
-    base = segment_base(con, as_of)
+    # Who may be reached, read once per day and channel: the day's, and that of the day each
+    # segment was last exported on (the same day for most).
+    people: dict[tuple[date, str], pd.DataFrame] = {}
+
+    def people_on(day: date, channel: str) -> pd.DataFrame:
+        if (day, channel) not in people:
+            people[(day, channel)] = contactability(con, day, channel)
+        return people[(day, channel)]
+
+    base = segment_base(con, as_of) if exports.segments else None
     for name, rule in exports.segments.items():
         channel = rule.channel
-        today = people[channel]
+        today = people_on(as_of, channel)
         contactable = today.loc[today["is_contactable"].astype(bool), "customer_key"]
         members = segment_members(con, name, rule, as_of, base=base)
         members = members[is_in(members["customer_key"], contactable)].reset_index(drop=True)
@@ -290,11 +294,7 @@ def export_day(
         audience = _audience(con, treated, as_of).assign(segment=name)
         audience = audience.loc[:, list(AUDIENCE_COLUMNS)]
         previous_day = _previous_export_day(con, name, as_of)
-        before = None
-        if previous_day is not None:
-            if (previous_day, channel) not in people_before:
-                people_before[(previous_day, channel)] = contactability(con, previous_day, channel)
-            before = people_before[(previous_day, channel)]
+        before = people_on(previous_day, channel) if previous_day is not None else None
         stopped = suppressed_people(
             con, name, previous_day, set(treated), today, channel, people_before=before
         )
